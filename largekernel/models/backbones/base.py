@@ -1,0 +1,234 @@
+"""The backbone API every family shares.
+
+A family builds ``downsample_layers`` (stem first) and ``stages`` as two ``nn.ModuleList``s of equal length and
+sets ``self.channels``; this base class provides the rest, with mmpretrain/mmdet conventions:
+
+- ``out_indices``: which stages are returned (a tuple of tensors, strides 4/8/16/32 for 4-stage nets);
+- ``out_norms``: one norm per returned stage (``norm{i}``), e.g. the LayerNorms UniRepLKNet adds for dense
+  prediction;
+- ``gap_before_final_norm``: classification mode for mmpretrain: outputs are globally pooled, then normalised,
+  like the official heads (``GAP -> LN``); pair it with ``LinearClsHead`` and no neck;
+- ``frozen_stages``: the first ``k`` stages (with their downsampling layers and out norms) are frozen;
+  0 freezes nothing (mmpretrain ConvNeXt convention);
+- ``norm_eval``: keep every BatchNorm in eval mode during training (detection fine-tuning);
+- ``deploy`` / ``switch_to_deploy()``: the re-parameterised inference form;
+- ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``: strict loading with clear errors.
+"""
+import logging
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from mmengine.runner.checkpoint import CheckpointLoader
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..layers import LayerNorm2d
+
+
+def resolve_arch(family, arch, arch_zoo, required_keys, optional_keys=()):
+    """Look up ``arch`` (a name, case-insensitive) in ``arch_zoo``, or validate a custom dict."""
+    if isinstance(arch, str):
+        table = {name.lower(): name for name in arch_zoo}
+        if arch.lower() not in table:
+            raise KeyError(f'{family}: unknown arch {arch!r}; valid: {sorted(arch_zoo)} or a dict with keys '
+                           f'{sorted(required_keys)}')
+        return dict(arch_zoo[table[arch.lower()]])
+    if not isinstance(arch, dict):
+        raise TypeError(f'{family}: arch must be a name or a dict, got {type(arch).__name__}')
+    missing = set(required_keys) - set(arch)
+    unknown = set(arch) - set(required_keys) - set(optional_keys)
+    if missing or unknown:
+        raise KeyError(f'{family}: custom arch {arch} has missing keys {sorted(missing)} and unknown keys '
+                       f'{sorted(unknown)}; required: {sorted(required_keys)}, optional: {sorted(optional_keys)}')
+    return dict(arch)
+
+
+def reparameterize_children(module):
+    """Call ``reparameterize()`` on the outermost sub-modules that define it (each handles its own subtree)."""
+    for child in module.children():
+        if hasattr(child, 'reparameterize'):
+            child.reparameterize()
+        else:
+            reparameterize_children(child)
+
+
+class LargeKernelBackbone(BaseModule):
+
+    def __init__(self, num_stages, out_indices=(3,), out_norms=False, gap_before_final_norm=False,
+                 frozen_stages=0, norm_eval=False, deploy=False, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(out_indices, int):
+            out_indices = (out_indices,)
+        out_indices = tuple(i + num_stages if i < 0 else i for i in out_indices)
+        bad = [i for i in out_indices if not 0 <= i < num_stages]
+        if bad or not out_indices:
+            raise ValueError(f'out_indices {out_indices} must be non-empty stage indices in [0, {num_stages})')
+        if not 0 <= frozen_stages <= num_stages:
+            raise ValueError(f'frozen_stages={frozen_stages} must lie in [0, {num_stages}]')
+        self.num_stages = num_stages
+        self.out_indices = out_indices
+        self.out_norms = out_norms
+        self.gap_before_final_norm = gap_before_final_norm
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.deploy = deploy
+
+    # -- to be called by subclasses once ``self.channels`` is known ----------------------------------------------
+    def out_norm_layer(self, channels):
+        """The per-output norm; LayerNorm (channels first) unless a family overrides it."""
+        return LayerNorm2d(channels, eps=1e-6)
+
+    def _add_out_norms(self):
+        if self.out_norms:
+            for i in self.out_indices:
+                self.add_module(f'norm{i}', self.out_norm_layer(self.channels[i]))
+        self._freeze_stages()
+
+    # -- forward -------------------------------------------------------------------------------------------------
+    def forward_stage(self, i, x):
+        return self.stages[i](self.downsample_layers[i](x))
+
+    def forward(self, x):
+        outs = []
+        for i in range(self.num_stages):
+            x = self.forward_stage(i, x)
+            if i in self.out_indices:
+                out = x.mean((2, 3)) if self.gap_before_final_norm else x
+                norm = getattr(self, f'norm{i}', None)
+                outs.append(out if norm is None else norm(out))
+        return tuple(outs)
+
+    # -- training behaviour ----------------------------------------------------------------------------------------
+    def _frozen_modules(self):
+        for i in range(self.frozen_stages):
+            yield self.downsample_layers[i]
+            yield self.stages[i]
+            if hasattr(self, f'norm{i}'):
+                yield getattr(self, f'norm{i}')
+
+    def _freeze_stages(self):
+        for module in self._frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+    # -- layer-wise learning-rate decay ---------------------------------------------------------------------------
+    def layer_id(self, name, num_layers):
+        """Group id of parameter ``name`` for layer-wise LR decay, ConvNeXt's 4-stage mapping (used by the official
+        UniRepLKNet code): stem 0, stage 0 -> 1, stage 1 (with its downsampling) -> 2, stage 2 block b -> 3 + b // 3,
+        stage 3 -> num_layers, anything else (out norms) -> num_layers + 1."""
+        parts = name.split('.')
+        if parts[0] in ('downsample_layers', 'stages') and self.num_stages == 4:
+            stage = int(parts[1])
+            if parts[0] == 'downsample_layers' and stage == 0:
+                return 0
+            if stage == 3:
+                return num_layers
+            if stage == 2:
+                return 3 if parts[0] == 'downsample_layers' else 3 + int(parts[2]) // 3
+            return stage + 1
+        return num_layers + 1
+
+    # -- re-parameterisation ---------------------------------------------------------------------------------------
+    def switch_to_deploy(self):
+        """Convert the training form into the inference form in place (no-op if already deployed)."""
+        if not self.deploy:
+            reparameterize_children(self)
+            self.deploy = True
+        return self
+
+    reparameterize = switch_to_deploy  # the name timm's ``reparameterize_model`` and the official code use
+
+    # -- pretrained weights ------------------------------------------------------------------------------------------
+    def init_weights(self):
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            unknown = set(cfg) - {'type', 'checkpoint', 'prefix', 'map_location'}
+            if unknown:
+                raise KeyError(f'{type(self).__name__}: unknown init_cfg keys {sorted(unknown)}; '
+                               "valid: 'checkpoint', 'prefix', 'map_location'")
+            load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
+                            map_location=cfg.get('map_location', 'cpu'))
+            self._is_init = True
+        else:
+            super().init_weights()
+
+
+def _unwrap_state_dict(checkpoint):
+    if isinstance(checkpoint, dict):
+        for key in ('state_dict', 'model', 'module', 'model_ema'):
+            if key in checkpoint and isinstance(checkpoint[key], dict):
+                return checkpoint[key]
+    return checkpoint
+
+
+def load_pretrained(model, checkpoint, prefix=None, map_location='cpu'):
+    """Load ``checkpoint`` (path or URL) into ``model`` strictly; only the out norms (``norm{i}.*``) may be absent
+    or extra, since classification and dense-prediction forms differ there. ``prefix`` (e.g. ``'backbone.'``) is
+    stripped and keys without it are dropped. Any other mismatch raises, listing the offending keys."""
+    state = _unwrap_state_dict(CheckpointLoader.load_checkpoint(checkpoint, map_location=map_location))
+    state = {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
+    if prefix:
+        stripped = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if not stripped:
+            raise KeyError(f'no key of {checkpoint} starts with prefix {prefix!r}; first keys: {list(state)[:5]}')
+        state = stripped
+    load_state_dict_checked(model, state, source=str(checkpoint))
+
+
+def load_state_dict_checked(model, state, source='checkpoint'):
+    """``load_state_dict`` that explains mismatches; out-norm keys are optional (logged, not fatal)."""
+    own = model.state_dict()
+    is_out_norm = lambda k: k.split('.')[0].startswith('norm') and k.split('.')[0][4:].isdigit()  # noqa: E731
+    missing = [k for k in own if k not in state and not is_out_norm(k)]
+    unexpected = [k for k in state if k not in own and not is_out_norm(k)]
+    shape = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
+             for k in state if k in own and state[k].shape != own[k].shape]
+    if missing or unexpected or shape:
+        name = type(model).__name__
+        hint = ''
+        if any('bn' in k or 'norm' in k for k in missing + unexpected):
+            hint = (f' The model is in {"deploy" if getattr(model, "deploy", False) else "training"} form: a '
+                    'checkpoint of the other form needs deploy= set to match (or tools/model_converters/'
+                    'reparameterize.py); an official checkpoint needs tools/model_converters/<family>_to_'
+                    'largekernel.py first.')
+        raise RuntimeError(
+            f'{source} does not match this {name} (wrong arch or form?). '
+            f'missing keys ({len(missing)}): {missing[:8]}; unexpected keys ({len(unexpected)}): {unexpected[:8]}; '
+            f'shape mismatches ({len(shape)}): {shape[:8]}.{hint}')
+    skipped_norms = sorted({k.split('.')[0] for k in state if k not in own})
+    absent_norms = sorted({k.split('.')[0] for k in own if k not in state})
+    model.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
+    if skipped_norms or absent_norms:
+        print_log(f'{source}: out norms not in this model, ignored: {skipped_norms}; out norms not in the '
+                  f'checkpoint, kept at their initial values: {absent_norms}', logger='current', level=logging.INFO)
+
+
+def trunc_normal_init(module, std=0.02):
+    """timm/ConvNeXt default: truncated-normal weights for every Conv2d and Linear, zero biases."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.trunc_normal_(m.weight, std=std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+@torch.no_grad()
+def randomize_bn_stats(module, generator=None):
+    """Give every BatchNorm non-trivial running statistics and affine parameters (for equivalence tests)."""
+    for m in module.modules():
+        if isinstance(m, _BatchNorm):
+            m.running_mean.uniform_(-0.5, 0.5, generator=generator)
+            m.running_var.uniform_(0.5, 2.0, generator=generator)
+            m.weight.uniform_(0.5, 1.5, generator=generator)
+            m.bias.uniform_(-0.5, 0.5, generator=generator)

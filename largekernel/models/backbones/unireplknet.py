@@ -1,0 +1,241 @@
+"""UniRepLKNet (Ding et al., "UniRepLKNet: A Universal Perception Large-Kernel ConvNet", CVPR 2024 / TPAMI 2025).
+
+| arch | depths   | dims                 | params (deploy, 1000 cls) | MACs (deploy)            |
+|------|----------|----------------------|---------------------------|--------------------------|
+| A    | 2-2-6-2  | 40, 80, 160, 320     | 4.44M                     | 0.64G @224               |
+| F    | 2-2-6-2  | 48, 96, 192, 384     | 6.24M                     | 0.91G @224               |
+| P    | 2-2-6-2  | 64, 128, 256, 512    | 10.74M                    | 1.57G @224               |
+| N    | 2-2-8-2  | 80, 160, 320, 640    | 18.32M                    | 2.77G @224               |
+| T    | 3-3-18-3 | 80, 160, 320, 640    | 31.04M                    | 4.90G @224               |
+| S    | 3-3-27-3 | 96, 192, 384, 768    | 55.65M                    | 9.09G @224, 26.7G @384   |
+| B    | 3-3-27-3 | 128, 256, 512, 1024  | 98.01M                    | 47.2G @384               |
+| L    | 3-3-27-3 | 192, 384, 768, 1536  | 218.45M                   | 105.4G @384              |
+| XL   | 3-3-27-3 | 256, 512, 1024, 2048 | 386.53M                   | 187G @384                |
+| H    | 3-3-27-3 | 480, 960, 1920, 3840 | 1.350B                    | -                        |
+
+Numbers are the papers' (journal Tables 4/5; spec §3.5, §3.11) and are checked by tests/test_unireplknet.py.
+Stage kernels: stage 1 3x3; stage 2 and 4 13x13; stage 3 13x13 for A/F/P/N, (13, 3) x 9 for T and (13, 3, 3) x 9
+for S and up.
+H exists only in the journal's Table 4 (no weights, no recipe); its dims follow the C, 2C, 4C, 8C rule, C = 480.
+
+A block (§3.2; spec §3.2): depthwise conv (a Dilated Reparam Block for K >= 7, a plain conv for K in {3, 5}) -> BN
+-> SE -> Linear(C, 4C) -> GELU -> GRN -> Linear(4C, C) -> BN -> layer scale -> DropPath + identity. The deploy form
+(§3.3, spec §3.7) merges the DRB into one K x K kernel, folds both BNs, GRN's bias and the layer scale.
+Paper vs code: the paper's footnote uses a DRB from K >= 9, the official code (and so the released checkpoints)
+from K >= 7; we follow the code.
+"""
+import torch
+from torch import nn
+
+from ...registry import MODELS
+from ..layers import (GRN, DropPath, LayerNorm2d, SEBlock, build_batch_norm, build_depthwise_conv, dilated_to_dense,
+                      drop_path_rates, fuse_bn, maybe_checkpoint, pad_kernel)
+from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
+
+# Parallel dilated branches (kernel size k, dilation r) of the DRB for each large kernel K (§3.2, spec §3.3).
+DRB_BRANCHES = {
+    5: ((3, 1), (3, 2)),
+    7: ((5, 1), (3, 2), (3, 3)),
+    9: ((5, 1), (5, 2), (3, 3), (3, 4)),
+    11: ((5, 1), (5, 2), (3, 3), (3, 4), (3, 5)),
+    13: ((5, 1), (7, 2), (3, 3), (3, 4), (3, 5)),
+    15: ((5, 1), (7, 2), (3, 3), (3, 5), (3, 7)),
+    17: ((5, 1), (9, 2), (3, 4), (3, 5), (3, 7)),
+}
+SMALL_KERNELS = (3, 5)
+BLOCK_KERNELS = SMALL_KERNELS + tuple(k for k in DRB_BRANCHES if k >= 7)
+
+_SMALL_PATTERN = {  # default kernel sizes per stage, keyed by depths
+    (2, 2, 6, 2): ((3,) * 2, (13,) * 2, (13,) * 6, (13,) * 2),
+    (2, 2, 8, 2): ((3,) * 2, (13,) * 2, (13,) * 8, (13,) * 2),
+    (3, 3, 18, 3): ((3,) * 3, (13,) * 3, (13, 3) * 9, (13,) * 3),
+    (3, 3, 27, 3): ((3,) * 3, (13,) * 3, (13, 3, 3) * 9, (13,) * 3),
+}
+
+
+class DilatedReparamBlock(nn.Module):
+    """K x K depthwise conv + BN in parallel with dilated small-kernel depthwise convs + BNs (§3.2).
+
+    After ``reparameterize()`` only ``lk_origin`` (with bias) remains; see spec §1.3 for the dilated-to-dense step.
+    """
+
+    def __init__(self, channels, kernel_size, deploy=False, norm_cfg=None, conv_impl='auto'):
+        super().__init__()
+        if kernel_size not in DRB_BRANCHES:
+            raise ValueError(f'DilatedReparamBlock: unsupported kernel_size {kernel_size}; '
+                             f'valid: {sorted(DRB_BRANCHES)}')
+        self.kernel_size = kernel_size
+        self.conv_impl = conv_impl
+        self.lk_origin = build_depthwise_conv(channels, kernel_size, bias=deploy, impl=conv_impl)
+        self.branches = () if deploy else DRB_BRANCHES[kernel_size]
+        if not deploy:
+            self.origin_bn = build_batch_norm(channels, norm_cfg)
+            for k, r in self.branches:
+                self.add_module(f'dil_conv_k{k}_{r}', nn.Conv2d(
+                    channels, channels, k, padding=(r * (k - 1) + 1) // 2, dilation=r, groups=channels, bias=False))
+                self.add_module(f'dil_bn_k{k}_{r}', build_batch_norm(channels, norm_cfg))
+
+    def forward(self, x):
+        if not self.branches:
+            return self.lk_origin(x)
+        out = self.origin_bn(self.lk_origin(x))
+        for k, r in self.branches:
+            out = out + getattr(self, f'dil_bn_k{k}_{r}')(getattr(self, f'dil_conv_k{k}_{r}')(x))
+        return out
+
+    @torch.no_grad()
+    def reparameterize(self):
+        if not self.branches:
+            return
+        kernel, bias = fuse_bn(self.lk_origin.weight, None, self.origin_bn)
+        for k, r in self.branches:
+            w, b = fuse_bn(getattr(self, f'dil_conv_k{k}_{r}').weight, None, getattr(self, f'dil_bn_k{k}_{r}'))
+            kernel = kernel + pad_kernel(dilated_to_dense(w, r), self.kernel_size)
+            bias = bias + b
+            delattr(self, f'dil_conv_k{k}_{r}')
+            delattr(self, f'dil_bn_k{k}_{r}')
+        del self.origin_bn
+        merged = build_depthwise_conv(kernel.shape[0], self.kernel_size, bias=True, impl=self.conv_impl)
+        merged.to(kernel)
+        merged.weight.copy_(kernel)
+        merged.bias.copy_(bias)
+        self.lk_origin = merged
+        self.branches = ()
+
+
+class UniRepLKNetBlock(nn.Module):
+    """One UniRepLKNet block (§3.2 and Fig. 2): ``x + DropPath(gamma * FFN(SE(BN(dwconv(x)))))``."""
+
+    def __init__(self, dim, kernel_size, drop_path=0.0, layer_scale_init_value=1e-6, ffn_ratio=4, deploy=False,
+                 with_cp=False, norm_cfg=None, conv_impl='auto'):
+        super().__init__()
+        if kernel_size not in BLOCK_KERNELS:
+            raise ValueError(f'UniRepLKNet: unsupported kernel size {kernel_size}; valid: {list(BLOCK_KERNELS)}')
+        self.with_cp = with_cp
+        if kernel_size >= 7:
+            self.dwconv = DilatedReparamBlock(dim, kernel_size, deploy, norm_cfg, conv_impl)
+        else:
+            self.dwconv = nn.Conv2d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim, bias=deploy)
+        self.norm = nn.Identity() if deploy else build_batch_norm(dim, norm_cfg)
+        self.se = SEBlock(dim, reduction=4)
+        hidden = ffn_ratio * dim
+        self.pwconv1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.grn = GRN(hidden, use_bias=not deploy)
+        self.pwconv2 = nn.Linear(hidden, dim, bias=deploy)
+        self.ffn_norm = None if deploy else build_batch_norm(dim, norm_cfg)
+        use_scale = not deploy and layer_scale_init_value is not None and layer_scale_init_value > 0
+        self.gamma = nn.Parameter(torch.full((dim,), float(layer_scale_init_value))) if use_scale else None
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def _forward(self, x):
+        y = self.se(self.norm(self.dwconv(x)))
+        y = self.grn(self.act(self.pwconv1(y.permute(0, 2, 3, 1))))
+        y = self.pwconv2(y).permute(0, 3, 1, 2)
+        if self.ffn_norm is not None:
+            y = self.ffn_norm(y)
+        if self.gamma is not None:
+            y = y * self.gamma.view(1, -1, 1, 1)
+        return x + self.drop_path(y)
+
+    def forward(self, x):
+        return maybe_checkpoint(self._forward, x, self.with_cp)
+
+    @torch.no_grad()
+    def reparameterize(self):
+        if self.ffn_norm is None:
+            return
+        # 1. merge the DRB branches, then fold the block BN into the depthwise conv (spec §3.7 steps 1-2)
+        if isinstance(self.dwconv, DilatedReparamBlock):
+            self.dwconv.reparameterize()
+            conv = self.dwconv.lk_origin
+        else:
+            conv = self.dwconv
+        weight, bias = fuse_bn(conv.weight, conv.bias, self.norm)
+        if conv.bias is None:
+            conv = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, padding=conv.padding,
+                             groups=conv.groups, bias=True).to(weight)
+            if isinstance(self.dwconv, DilatedReparamBlock):
+                self.dwconv.lk_origin = conv
+            else:
+                self.dwconv = conv
+        conv.weight.copy_(weight)
+        conv.bias.copy_(bias)
+        self.norm = nn.Identity()
+        # 2. GRN bias + pwconv2 + BN + layer scale -> one biased Linear (spec §3.7 step 3)
+        w = self.pwconv2.weight
+        b = w @ self.grn.beta.flatten()
+        if self.pwconv2.bias is not None:
+            b = b + self.pwconv2.bias
+        w, b = fuse_bn(w, b, self.ffn_norm)
+        if self.gamma is not None:
+            w, b = w * self.gamma[:, None], b * self.gamma
+        self.pwconv2 = nn.Linear(w.shape[1], w.shape[0]).to(w)
+        self.pwconv2.weight.copy_(w)
+        self.pwconv2.bias.copy_(b)
+        self.grn.beta = None
+        self.ffn_norm = None
+        self.gamma = None
+
+
+@MODELS.register_module()
+class UniRepLKNet(LargeKernelBackbone):
+    """UniRepLKNet backbone (see the module docstring for the variants).
+
+    Args:
+        arch (str | dict): ``'A', 'F', 'P', 'N', 'T', 'S', 'B', 'L', 'XL', 'H'`` or a dict with ``depths``,
+            ``dims`` and optionally ``kernel_sizes`` (one tuple of per-block kernel sizes per stage; required
+            when the depths have no default pattern).
+        in_channels (int): 3 for images; the paper's audio and time-series models use 1 (§4.4).
+        drop_path_rate (float): stochastic depth, rising linearly over all blocks.
+        layer_scale_init_value (float | None): initial layer scale; None or 0 disables it.
+        norm_cfg (dict): the BatchNorm of every block (``dict(type='SyncBN')`` for detection/segmentation).
+        conv_impl (str): ``'auto'``, ``'native'`` or ``'igemm'`` for the K x K depthwise convs (layers.lk_conv).
+        with_cp (bool): activation checkpointing per block.
+        deploy (bool): build the re-parameterised inference form directly.
+        head_init_scale: not here; see ``largekernel.ScaledLinearClsHead``.
+        Others: see ``LargeKernelBackbone``.
+    """
+    arch_zoo = {
+        'A': dict(depths=(2, 2, 6, 2), dims=(40, 80, 160, 320)),
+        'F': dict(depths=(2, 2, 6, 2), dims=(48, 96, 192, 384)),
+        'P': dict(depths=(2, 2, 6, 2), dims=(64, 128, 256, 512)),
+        'N': dict(depths=(2, 2, 8, 2), dims=(80, 160, 320, 640)),
+        'T': dict(depths=(3, 3, 18, 3), dims=(80, 160, 320, 640)),
+        'S': dict(depths=(3, 3, 27, 3), dims=(96, 192, 384, 768)),
+        'B': dict(depths=(3, 3, 27, 3), dims=(128, 256, 512, 1024)),
+        'L': dict(depths=(3, 3, 27, 3), dims=(192, 384, 768, 1536)),
+        'XL': dict(depths=(3, 3, 27, 3), dims=(256, 512, 1024, 2048)),
+        'H': dict(depths=(3, 3, 27, 3), dims=(480, 960, 1920, 3840)),
+    }
+
+    def __init__(self, arch='T', in_channels=3, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None,
+                 conv_impl='auto', with_cp=False, deploy=False, out_indices=(3,), out_norms=True,
+                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, init_cfg=None):
+        arch = resolve_arch('UniRepLKNet', arch, self.arch_zoo, ('depths', 'dims'), ('kernel_sizes',))
+        depths, dims = tuple(arch['depths']), tuple(arch['dims'])
+        if len(depths) != len(dims):
+            raise ValueError(f'UniRepLKNet: depths {depths} and dims {dims} differ in length')
+        super().__init__(len(depths), out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval,
+                         deploy, init_cfg)
+        kernel_sizes = arch.get('kernel_sizes') or _SMALL_PATTERN.get(depths)
+        if kernel_sizes is None:
+            raise ValueError(f'UniRepLKNet: no default kernel sizes for depths {depths}; pass arch=dict(depths=..., '
+                             f'dims=..., kernel_sizes=...) (defaults exist for {sorted(_SMALL_PATTERN)})')
+        if [len(k) for k in kernel_sizes] != list(depths):
+            raise ValueError(f'UniRepLKNet: kernel_sizes {kernel_sizes} do not match depths {depths}')
+        self.depths, self.channels, self.kernel_sizes = depths, dims, tuple(tuple(k) for k in kernel_sizes)
+
+        self.downsample_layers = nn.ModuleList([nn.Sequential(
+            nn.Conv2d(in_channels, dims[0] // 2, 3, 2, 1), LayerNorm2d(dims[0] // 2), nn.GELU(),
+            nn.Conv2d(dims[0] // 2, dims[0], 3, 2, 1), LayerNorm2d(dims[0]))])
+        for i in range(1, len(dims)):
+            self.downsample_layers.append(nn.Sequential(nn.Conv2d(dims[i - 1], dims[i], 3, 2, 1),
+                                                        LayerNorm2d(dims[i])))
+        rates = drop_path_rates(drop_path_rate, depths)
+        self.stages = nn.ModuleList(nn.Sequential(*[
+            UniRepLKNetBlock(dims[i], kernel_sizes[i][j], rates[i][j], layer_scale_init_value, deploy=deploy,
+                             with_cp=with_cp, norm_cfg=norm_cfg, conv_impl=conv_impl)
+            for j in range(depths[i])]) for i in range(len(depths)))
+        trunc_normal_init(self)
+        self._add_out_norms()

@@ -1,0 +1,61 @@
+"""Normalisation layers shared by the families."""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channel dimension of an NCHW tensor (ConvNeXt's "channels_first" LN).
+
+    Uses the biased variance, like ``nn.LayerNorm``; equals ``nn.LayerNorm`` applied to the NHWC permutation.
+    """
+
+    def __init__(self, num_channels, eps=1e-6, elementwise_affine=True):
+        super().__init__(num_channels, eps=eps, elementwise_affine=elementwise_affine)
+
+    def forward(self, x):
+        if x.dim() == 2:  # pooled (N, C) features: a plain LayerNorm
+            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class GRN(nn.Module):
+    """Global Response Normalisation on NHWC tensors (ConvNeXt-V2 §3; UniRepLKNet §3.4).
+
+    ``out = (gamma * N(x) + 1) * x + beta`` with ``N(x) = G / (mean_c(G) + eps)`` and ``G`` the spatial L2 norm.
+    ``gamma`` and ``beta`` start at zero. ``use_bias=False`` drops ``beta`` (after it was folded into the next
+    linear layer during re-parameterisation).
+    """
+
+    def __init__(self, dim, use_bias=True, eps=1e-6):
+        super().__init__()
+        self.eps = eps
+        self.gamma = nn.Parameter(torch.zeros(1, 1, 1, dim))
+        self.beta = nn.Parameter(torch.zeros(1, 1, 1, dim)) if use_bias else None
+
+    def forward(self, x):
+        g = torch.linalg.vector_norm(x, ord=2, dim=(1, 2), keepdim=True)
+        n = g / (g.mean(dim=-1, keepdim=True) + self.eps)
+        out = (self.gamma * n + 1) * x
+        return out if self.beta is None else out + self.beta
+
+
+_BATCH_NORMS = {'BN': nn.BatchNorm2d, 'SyncBN': nn.SyncBatchNorm}
+
+
+def build_batch_norm(num_features, norm_cfg=None):
+    """``nn.BatchNorm2d`` or ``nn.SyncBatchNorm`` from an OpenMMLab-style ``norm_cfg`` (``type``, ``eps``,
+    ``momentum``, ``requires_grad``)."""
+    cfg = dict(type='BN')
+    cfg.update(norm_cfg or {})
+    norm_type, requires_grad = cfg.pop('type'), cfg.pop('requires_grad', True)
+    if norm_type not in _BATCH_NORMS:
+        raise KeyError(f'norm_cfg type {norm_type!r} is not supported here; valid: {sorted(_BATCH_NORMS)}')
+    unknown = set(cfg) - {'eps', 'momentum'}
+    if unknown:
+        raise KeyError(f'unknown norm_cfg keys {sorted(unknown)}; valid: type, eps, momentum, requires_grad')
+    layer = _BATCH_NORMS[norm_type](num_features, **cfg)
+    layer.requires_grad_(requires_grad)
+    return layer
