@@ -1,4 +1,6 @@
 from .base import LargeKernelBackbone
+from .convnest import ConvNeSt, ConvNeStIsotropic
+from .replknet import RepLKNet
 from .unireplknet import UniRepLKNet
 
-__all__ = ['LargeKernelBackbone', 'UniRepLKNet']
+__all__ = ['ConvNeSt', 'ConvNeStIsotropic', 'LargeKernelBackbone', 'RepLKNet', 'UniRepLKNet']
