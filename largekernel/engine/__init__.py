@@ -1,3 +1,4 @@
 from .optimizers import LayerDecayOptimWrapperConstructor
+from .sparse import DynamicSparseHook
 
-__all__ = ['LayerDecayOptimWrapperConstructor']
+__all__ = ['LayerDecayOptimWrapperConstructor', 'DynamicSparseHook']
