@@ -1,0 +1,248 @@
+"""ConvNeSt ("Convolution on your 12x wide feature: a ConvNet with nested design", ICLR 2024 submission; seed 003).
+
+Hierarchical (``ConvNeSt``; ConvNeXt stem/downsampling, strides 4/8/16/32):
+
+| arch | depths   | dims               | params (1000 cls) | MACs @224 |
+|------|----------|--------------------|-------------------|-----------|
+| A    | 2-2-9-2  | 20, 40, 80, 160    | 3.6M              | 0.67G     |
+| F    | 2-2-9-2  | 24, 48, 96, 192    | 5.0M              | 0.90G     |
+| P    | 2-2-9-2  | 32, 64, 128, 256   | 9M                | 1.5G      |
+| N    | 2-2-12-2 | 40, 80, 160, 320   | 15M               | 2.7G      |
+| T    | 3-3-14-3 | 48, 96, 192, 384   | 27M               | 4.8G      |
+| S    | 3-3-24-3 | 56, 112, 224, 448  | 50M               | 9.0G      |
+| B    | 3-3-28-3 | 72, 144, 288, 576  | 90M               | 16.1G     |
+
+Isotropic (``ConvNeStIsotropic``; ViT-style 16x16 patchify, 14x14 tokens at 224):
+
+| arch | depth | dim | params (1000 cls) | MACs @224 |
+|------|-------|-----|-------------------|-----------|
+| A    | 13    | 88  | 3.3M              | 0.62G     |
+| F    | 15    | 92  | 4.1M              | 0.77G     |
+| P    | 15    | 120 | 7M                | 1.2G      |
+| N    | 15    | 156 | 11M               | 2.0G      |
+| T    | 15    | 192 | 15M               | 3.0G      |
+| S    | 22    | 192 | 23M               | 4.3G      |
+| B    | 22    | 384 | 84M               | 16.3G     |
+
+Numbers are the paper's (§4 and Table 4; spec §3.4); our constructors give 3.68/5.08/8.55/15.06/27.34/50.09/89.63M
+and 3.31/4.09/6.55/10.54/15.46/22.51/83.95M, checked by tests/test_convnest.py.
+
+A block (§2, Fig. 2; spec §3.1), expansion ratio r = 12, X with C channels:
+``H = GELU(PW_{C->rC}(X)); H = H + DW_{7x7}(LN(H)); Y = LN(PW_{rC->C}(GELU(H))); out = s * X + DropPath(Y)``:
+pre-activation (GELU before each LN), post-normalisation (the second LN on the low-dimensional output), a nested
+dual shortcut (the inner one around LN + depthwise conv in the wide space) and ResScale ``s`` (per-channel, init 1)
+on the outer shortcut instead of LayerScale.
+
+No official code was released (spec §0). Inferred, not stated in the paper: the 7x7 kernel and the ConvNeXt
+stem/downsampling/head (the only choice that reproduces every published size, spec §3.2-3.3); the inner-shortcut
+endpoints and the second GELU after the inner add (from a third-party derivative, spec §5 q19). That derivative
+uses ResScale only in stages 3-4; the paper does not restrict it, so ResScale is in every block by default and
+``res_scale_init_value=(None, None, 1.0, 1.0)`` gives the derivative's form. There are no official checkpoints,
+hence no checkpoint converter.
+
+ConvNeSt has no re-parameterisable branches (both norms are LayerNorms, which cannot be folded): ``deploy=True``
+is accepted for API uniformity and builds the same structure; ``switch_to_deploy()`` changes nothing.
+"""
+from numbers import Integral, Real
+
+import torch
+from torch import nn
+
+from ...registry import MODELS
+from ..layers import DropPath, LayerNorm2d, build_depthwise_conv, drop_path_rates, maybe_checkpoint
+from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
+
+
+def _check_positive_ints(family, name, values):
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, Integral) or v <= 0]
+    if bad or not values:
+        raise ValueError(f'{family}: {name} must be non-empty positive integers, got {tuple(values)}')
+
+
+def _check_block_args(family, kernel_size, expansion_ratio):
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, Integral) or kernel_size < 1 \
+            or kernel_size % 2 == 0:
+        raise ValueError(f'{family}: kernel_size must be a positive odd integer (7 in the paper), got {kernel_size!r}')
+    if isinstance(expansion_ratio, bool) or not isinstance(expansion_ratio, Integral) or expansion_ratio < 1:
+        raise ValueError(f'{family}: expansion_ratio must be a positive integer (12 in the paper), '
+                         f'got {expansion_ratio!r}')
+
+
+def _res_scale_values(family, value, num):
+    """``res_scale_init_value`` (a number, None, or one entry per stage) as a tuple of ``num`` entries."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,) * num
+    if len(values) != num:
+        raise ValueError(f'{family}: res_scale_init_value {value!r} needs one entry per stage ({num})')
+    for v in values:
+        if v is not None and (isinstance(v, bool) or not isinstance(v, Real)):
+            raise TypeError(f'{family}: res_scale_init_value entries must be numbers or None, got {v!r}')
+    return values
+
+
+def _drop_path_rates(drop_path_rate, depths):
+    """``layers.drop_path_rates`` computed on the CPU, so that the model can be built under ``torch.device('meta')``
+    (its ``torch.linspace`` would otherwise create a meta tensor with no values)."""
+    with torch.device('cpu'):
+        return drop_path_rates(drop_path_rate, depths)
+
+
+class ConvNeStBlock(nn.Module):
+    """One ConvNeSt block (§2, Fig. 2; spec §3.1); see the module docstring for the dataflow.
+
+    Args:
+        dim (int): channels C of the block input and output.
+        kernel_size (int): depthwise kernel in the wide space (7, spec §3.2).
+        expansion_ratio (int): width of the wide space, r * C (12 in the paper).
+        drop_path (float): stochastic depth of the residual branch.
+        res_scale_init_value (float | None): initial ResScale on the outer shortcut; None: plain identity.
+        with_cp (bool): activation checkpointing.
+        conv_impl (str): depthwise conv implementation (``layers.lk_conv``).
+    """
+
+    def __init__(self, dim, kernel_size=7, expansion_ratio=12, drop_path=0.0, res_scale_init_value=1.0,
+                 with_cp=False, conv_impl='auto'):
+        super().__init__()
+        hidden = expansion_ratio * dim
+        self.with_cp = with_cp
+        self.pwconv1 = nn.Conv2d(dim, hidden, 1)
+        self.act1 = nn.GELU()
+        self.norm1 = LayerNorm2d(hidden, eps=1e-6)
+        self.dwconv = build_depthwise_conv(hidden, kernel_size, bias=True, impl=conv_impl)
+        self.act2 = nn.GELU()
+        self.pwconv2 = nn.Conv2d(hidden, dim, 1)
+        self.norm2 = LayerNorm2d(dim, eps=1e-6)
+        self.res_scale = None if res_scale_init_value is None else nn.Parameter(
+            torch.full((dim,), float(res_scale_init_value)))
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def _forward(self, x):
+        h = self.act1(self.pwconv1(x))
+        h = h + self.dwconv(self.norm1(h))  # inner shortcut, in the r * C wide space
+        y = self.norm2(self.pwconv2(self.act2(h)))
+        shortcut = x if self.res_scale is None else x * self.res_scale.view(1, -1, 1, 1)
+        return shortcut + self.drop_path(y)
+
+    def forward(self, x):
+        return maybe_checkpoint(self._forward, x, self.with_cp)
+
+
+@MODELS.register_module()
+class ConvNeSt(LargeKernelBackbone):
+    """Hierarchical ConvNeSt backbone (see the module docstring for the variants).
+
+    Stem ``Conv4x4/4 -> LN``; before stages 2-4 ``LN -> Conv2x2/2`` (ConvNeXt, spec §3.3). For classification use
+    ``gap_before_final_norm=True, out_indices=(3,)`` with ``LinearClsHead``: ``norm3`` is the head's LayerNorm.
+
+    Args:
+        arch (str | dict): ``'A', 'F', 'P', 'N', 'T', 'S', 'B'`` or a dict with ``depths`` and ``dims``.
+        in_channels (int): input channels.
+        kernel_size (int): depthwise kernel size (7; spec §3.2).
+        expansion_ratio (int): r (12 for every published variant; Table 2 sweeps 4-16).
+        res_scale_init_value (float | None | sequence): ResScale init, for all stages or one entry per stage
+            (None disables it there); ``(None, None, 1.0, 1.0)`` is the third-party derivative's choice.
+        drop_path_rate (float): stochastic depth, rising linearly over all blocks.
+        conv_impl (str): ``'auto'``, ``'native'`` or ``'igemm'`` for the depthwise convs (layers.lk_conv).
+        with_cp (bool): activation checkpointing per block.
+        deploy (bool): accepted for API uniformity; nothing to re-parameterise, the structure is the same.
+        Others: see ``LargeKernelBackbone`` (``layer_id`` is its ConvNeXt 4-stage mapping; the paper's ImageNet
+        recipes use no layer decay).
+    """
+    arch_zoo = {
+        'A': dict(depths=(2, 2, 9, 2), dims=(20, 40, 80, 160)),
+        'F': dict(depths=(2, 2, 9, 2), dims=(24, 48, 96, 192)),
+        'P': dict(depths=(2, 2, 9, 2), dims=(32, 64, 128, 256)),
+        'N': dict(depths=(2, 2, 12, 2), dims=(40, 80, 160, 320)),
+        'T': dict(depths=(3, 3, 14, 3), dims=(48, 96, 192, 384)),
+        'S': dict(depths=(3, 3, 24, 3), dims=(56, 112, 224, 448)),
+        'B': dict(depths=(3, 3, 28, 3), dims=(72, 144, 288, 576)),
+    }
+
+    def __init__(self, arch='T', in_channels=3, kernel_size=7, expansion_ratio=12, res_scale_init_value=1.0,
+                 drop_path_rate=0.0, conv_impl='auto', with_cp=False, deploy=False, out_indices=(3,),
+                 out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False, init_cfg=None):
+        arch = resolve_arch('ConvNeSt', arch, self.arch_zoo, ('depths', 'dims'))
+        depths, dims = tuple(arch['depths']), tuple(arch['dims'])
+        _check_positive_ints('ConvNeSt', 'depths', depths)
+        _check_positive_ints('ConvNeSt', 'dims', dims)
+        if len(depths) != len(dims):
+            raise ValueError(f'ConvNeSt: depths {depths} and dims {dims} differ in length')
+        _check_block_args('ConvNeSt', kernel_size, expansion_ratio)
+        res_scales = _res_scale_values('ConvNeSt', res_scale_init_value, len(depths))
+        super().__init__(len(depths), out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval,
+                         deploy, init_cfg)
+        self.depths, self.channels = depths, dims
+
+        self.downsample_layers = nn.ModuleList([nn.Sequential(
+            nn.Conv2d(in_channels, dims[0], 4, 4), LayerNorm2d(dims[0], eps=1e-6))])
+        for i in range(1, len(dims)):
+            self.downsample_layers.append(nn.Sequential(
+                LayerNorm2d(dims[i - 1], eps=1e-6), nn.Conv2d(dims[i - 1], dims[i], 2, 2)))
+        rates = _drop_path_rates(drop_path_rate, depths)
+        self.stages = nn.ModuleList(nn.Sequential(*[
+            ConvNeStBlock(dims[i], kernel_size, expansion_ratio, rates[i][j], res_scales[i], with_cp, conv_impl)
+            for j in range(depths[i])]) for i in range(len(depths)))
+        trunc_normal_init(self)
+        self._add_out_norms()
+
+
+@MODELS.register_module()
+class ConvNeStIsotropic(LargeKernelBackbone):
+    """Isotropic (ViT-style) ConvNeSt: a ``patch_size`` patchify conv, then ``depth`` blocks at constant width.
+
+    Fitting the shared API: every block is one "stage" (``stages[i]`` is block ``i``; ``downsample_layers[0]`` is
+    the patchify conv, the others are identities), so
+
+    - ``out_indices`` index blocks (default ``(-1,)``: the last one); all outputs have stride ``patch_size``;
+    - ``frozen_stages=k`` freezes the patchify conv and the first ``k`` blocks (mmpretrain ViT convention);
+    - classification: ``gap_before_final_norm=True, out_indices=(-1,)`` with ``LinearClsHead``; the out norm
+      ``norm{depth-1}`` is the head's LayerNorm (ConvNeXt-isotropic: GAP -> LN -> Linear);
+    - ``layer_id``: patchify 0, block ``i`` -> ``i + 1`` (needs ``num_layers == depth``), others ``depth + 1``.
+
+    Args:
+        arch (str | dict): ``'A', 'F', 'P', 'N', 'T', 'S', 'B'`` or a dict with ``depth`` and ``dim``.
+        patch_size (int): patchify kernel and stride (16 in the paper).
+        Others: as in ``ConvNeSt`` (``res_scale_init_value`` is a single value here).
+    """
+    arch_zoo = {
+        'A': dict(depth=13, dim=88),
+        'F': dict(depth=15, dim=92),
+        'P': dict(depth=15, dim=120),
+        'N': dict(depth=15, dim=156),
+        'T': dict(depth=15, dim=192),
+        'S': dict(depth=22, dim=192),
+        'B': dict(depth=22, dim=384),
+    }
+
+    def __init__(self, arch='T', in_channels=3, patch_size=16, kernel_size=7, expansion_ratio=12,
+                 res_scale_init_value=1.0, drop_path_rate=0.0, conv_impl='auto', with_cp=False, deploy=False,
+                 out_indices=(-1,), out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False,
+                 init_cfg=None):
+        arch = resolve_arch('ConvNeStIsotropic', arch, self.arch_zoo, ('depth', 'dim'))
+        depth, dim = arch['depth'], arch['dim']
+        _check_positive_ints('ConvNeStIsotropic', 'depth and dim', (depth, dim))
+        _check_positive_ints('ConvNeStIsotropic', 'patch_size', (patch_size,))
+        _check_block_args('ConvNeStIsotropic', kernel_size, expansion_ratio)
+        (res_scale,) = _res_scale_values('ConvNeStIsotropic', res_scale_init_value, 1)
+        super().__init__(depth, out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval, deploy,
+                         init_cfg)
+        self.depth, self.channels = depth, (dim,) * depth
+
+        self.downsample_layers = nn.ModuleList(
+            [nn.Conv2d(in_channels, dim, patch_size, patch_size)] + [nn.Identity() for _ in range(depth - 1)])
+        (rates,) = _drop_path_rates(drop_path_rate, (depth,))
+        self.stages = nn.ModuleList(
+            ConvNeStBlock(dim, kernel_size, expansion_ratio, rates[i], res_scale, with_cp, conv_impl)
+            for i in range(depth))
+        trunc_normal_init(self)
+        self._add_out_norms()
+
+    def layer_id(self, name, num_layers):
+        """Block-wise layer decay (BEiT/ViT convention): patchify 0, block ``i`` -> ``i + 1``, rest last."""
+        if num_layers != self.depth:
+            raise ValueError(f'ConvNeStIsotropic.layer_id: num_layers={num_layers} must equal depth {self.depth}')
+        parts = name.split('.')
+        if parts[0] == 'downsample_layers':
+            return 0
+        if parts[0] == 'stages':
+            return int(parts[1]) + 1
+        return num_layers + 1
