@@ -1,0 +1,181 @@
+"""SLaK (Liu et al., "More ConvNets in the 2020s: Scaling up Kernels Beyond 51x51 using Sparsity", ICLR 2023).
+
+| arch | depths  | dims (ConvNeXt x 1.3)  | params dense / at density 0.6 (paper) | MACs dense (deploy) / paper |
+|------|---------|------------------------|---------------------------------------|-----------------------------|
+| T    | 3-3-9-3 | 124, 249, 499, 998     | 50.70M / 30M                          | 8.60G / 5.0G                |
+| S    | 3-3-27-3| 124, 249, 499, 998     | 91.13M / 55M                          | 16.40G / 9.8G               |
+| B    | 3-3-27-3| 166, 332, 665, 1331    | 157.95M / 95M                         | 28.18G / 17.1G              |
+
+Params count a 1000-class head, at 224 x 224 input. The paper's numbers (§5, Table 2) are those of the 40%-sparse
+trained models: their non-zero weights. ``largekernel.utils.sparsity.sparse_param_count`` gives that count for our
+model (tests/test_slak.py checks it, and the dense counts, against the paper). The published FLOPs are of the
+sparse models too; a uniform density of 0.6 gives 5.2/9.8/16.9G (the paper's per-layer SNIP densities are not
+uniform, so this is approximate).
+
+A block (§4, Fig. 4; spec §4.1-4.2) is a ConvNeXt block whose 7x7 depthwise conv is replaced by the SLaK
+large-kernel module: two parallel depthwise strips ``K x N`` and ``N x K`` plus an ``N x N`` square kernel, each
+followed by its own BatchNorm, summed. Stage kernels ``K`` = 51, 49, 47, 13 and ``N`` = 5 in every published model.
+The deploy form (not shipped officially; spec §4.2) folds the three BNs and merges the small kernel into the
+``K x N`` strip, so inference runs two strip convolutions per block with identical outputs.
+Sparse training (the "sparsity" of the title, spec §4.4) is a training hook, ``largekernel.engine.sparse``; the
+backbone itself is dense.
+
+Paper vs code: both describe the same network. Official key names are kept (``large_kernel.LoRA1/LoRA2/small_conv``,
+``stages``, ``downsample_layers``), so tools/model_converters/slak_to_largekernel.py only renames the head and
+the final norm. The official code runs every depthwise conv through the iGEMM CUDA extension; we use
+``nn.Conv2d`` (same weight layout).
+"""
+import torch
+from torch import nn
+
+from ...registry import MODELS
+from ..layers import ConvBN, DropPath, LayerNorm2d, drop_path_rates, maybe_checkpoint, pad_kernel
+from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
+
+
+def check_kernel_sizes(kernel_sizes, small_kernel, num_stages):
+    """Validate the per-stage large kernels ``K_i`` and the strip width / small kernel ``N`` (all odd, N < K_i)."""
+    kernel_sizes = tuple(kernel_sizes)
+    if len(kernel_sizes) != num_stages:
+        raise ValueError(f'SLaK: kernel_sizes {kernel_sizes} must give one large kernel per stage ({num_stages})')
+    bad = [k for k in kernel_sizes + (small_kernel,) if not isinstance(k, int) or k < 1 or k % 2 == 0]
+    if bad:
+        raise ValueError(f'SLaK: kernel sizes must be positive odd integers (centred "same" padding and the '
+                         f'small-kernel merge need odd sizes); got {bad} in kernel_sizes={kernel_sizes}, '
+                         f'small_kernel={small_kernel}')
+    too_small = [k for k in kernel_sizes if k <= small_kernel]
+    if too_small:
+        raise ValueError(f'SLaK: every large kernel must exceed small_kernel={small_kernel} (the strips are '
+                         f'K x {small_kernel}); got {too_small} in kernel_sizes={kernel_sizes}')
+    return kernel_sizes
+
+
+class SLaKConv(nn.Module):
+    """Sparse large-kernel module with decomposed strips (§3.2 "kernel decomposition"; spec §4.2).
+
+    ``BN(conv_{K x N}(x)) + BN(conv_{N x K}(x)) + BN(conv_{N x N}(x))``, all depthwise, stride 1, "same" padding.
+    ``reparameterize()`` leaves ``LoRA1`` (``K x N``, with the merged bias and small kernel) and ``LoRA2``
+    (``N x K``, no bias).
+    """
+
+    def __init__(self, channels, kernel_size, small_kernel, deploy=False, norm_cfg=None):
+        super().__init__()
+        self.kernel_size, self.small_kernel = kernel_size, small_kernel
+        tall, wide = (kernel_size, small_kernel), (small_kernel, kernel_size)
+        if deploy:
+            self.LoRA1 = self._strip(channels, tall, bias=True)
+            self.LoRA2 = self._strip(channels, wide, bias=False)
+            self.small_conv = None
+        else:
+            self.LoRA1 = ConvBN(channels, channels, tall, groups=channels, norm_cfg=norm_cfg)
+            self.LoRA2 = ConvBN(channels, channels, wide, groups=channels, norm_cfg=norm_cfg)
+            self.small_conv = ConvBN(channels, channels, small_kernel, groups=channels, norm_cfg=norm_cfg)
+
+    @staticmethod
+    def _strip(channels, size, bias):
+        return nn.Conv2d(channels, channels, size, padding=(size[0] // 2, size[1] // 2), groups=channels, bias=bias)
+
+    def forward(self, x):
+        out = self.LoRA1(x) + self.LoRA2(x)
+        if self.small_conv is not None:
+            out = out + self.small_conv(x)
+        return out
+
+    @torch.no_grad()
+    def reparameterize(self):
+        if self.small_conv is None:
+            return
+        w1, b1 = self.LoRA1.fused()
+        w2, b2 = self.LoRA2.fused()
+        ws, bs = self.small_conv.fused()
+        tall = self._strip(w1.shape[0], (self.kernel_size, self.small_kernel), bias=True).to(w1)
+        tall.weight.copy_(w1 + pad_kernel(ws, (self.kernel_size, self.small_kernel)))
+        tall.bias.copy_(b1 + b2 + bs)
+        wide = self._strip(w2.shape[0], (self.small_kernel, self.kernel_size), bias=False).to(w2)
+        wide.weight.copy_(w2)
+        self.LoRA1, self.LoRA2, self.small_conv = tall, wide, None
+
+
+class SLaKBlock(nn.Module):
+    """ConvNeXt block with the SLaK kernel module (§4; spec §4.1):
+    ``x + DropPath(gamma * Linear(GELU(Linear(LN(SLaKConv(x))))))``, LN and Linears channels-last."""
+
+    def __init__(self, dim, kernel_size, small_kernel, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False,
+                 with_cp=False, norm_cfg=None):
+        super().__init__()
+        self.with_cp = with_cp
+        self.large_kernel = SLaKConv(dim, kernel_size, small_kernel, deploy, norm_cfg)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * dim, dim)
+        use_scale = layer_scale_init_value is not None and layer_scale_init_value > 0
+        self.gamma = nn.Parameter(torch.full((dim,), float(layer_scale_init_value))) if use_scale else None
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def _forward(self, x):
+        y = self.norm(self.large_kernel(x).permute(0, 2, 3, 1))
+        y = self.pwconv2(self.act(self.pwconv1(y)))
+        if self.gamma is not None:
+            y = y * self.gamma
+        return x + self.drop_path(y.permute(0, 3, 1, 2))
+
+    def forward(self, x):
+        return maybe_checkpoint(self._forward, x, self.with_cp)
+
+
+@MODELS.register_module()
+class SLaK(LargeKernelBackbone):
+    """SLaK backbone (see the module docstring for the variants).
+
+    Args:
+        arch (str | dict): ``'T', 'S', 'B'`` or a dict with ``depths``, ``dims`` (the ConvNeXt widths before
+            widening) and optionally ``width_factor`` (default 1.3); stage channels are ``int(d * width_factor)``
+            like the official ``--width_factor``.
+        kernel_sizes (tuple[int]): the large kernel ``K`` of each stage (official ``--kernel_size`` first four
+            values); published 51, 49, 47, 13. Odd, larger than ``small_kernel``.
+        small_kernel (int): ``N``, the short side of the strips and the size of the square kernel (official last
+            ``--kernel_size`` value); published 5. Odd.
+        in_channels (int): input channels.
+        drop_path_rate (float): stochastic depth, rising linearly over all blocks.
+        layer_scale_init_value (float | None): initial layer scale; None or 0 disables it.
+        norm_cfg (dict): the BatchNorm of the kernel branches; the official code uses SyncBN
+            (``dict(type='SyncBN')``), equal to BN on one device.
+        with_cp (bool): activation checkpointing per block.
+        deploy (bool): build the re-parameterised inference form (two strip convs per block) directly.
+        Others: see ``LargeKernelBackbone``. ``out_norms=True`` with ``gap_before_final_norm=True`` reproduces the
+        official head norm (``GAP -> LN``) as ``norm3``.
+    """
+    arch_zoo = {
+        'T': dict(depths=(3, 3, 9, 3), dims=(96, 192, 384, 768)),
+        'S': dict(depths=(3, 3, 27, 3), dims=(96, 192, 384, 768)),
+        'B': dict(depths=(3, 3, 27, 3), dims=(128, 256, 512, 1024)),
+    }
+
+    def __init__(self, arch='T', kernel_sizes=(51, 49, 47, 13), small_kernel=5, in_channels=3, drop_path_rate=0.0,
+                 layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False, deploy=False, out_indices=(3,),
+                 out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False, init_cfg=None):
+        arch = resolve_arch('SLaK', arch, self.arch_zoo, ('depths', 'dims'), ('width_factor',))
+        depths, width_factor = tuple(arch['depths']), arch.get('width_factor', 1.3)
+        if len(depths) != len(arch['dims']):
+            raise ValueError(f'SLaK: depths {depths} and dims {tuple(arch["dims"])} differ in length')
+        if width_factor <= 0:
+            raise ValueError(f'SLaK: width_factor must be positive, got {width_factor}')
+        dims = tuple(int(d * width_factor) for d in arch['dims'])
+        super().__init__(len(depths), out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval,
+                         deploy, init_cfg)
+        self.kernel_sizes = check_kernel_sizes(kernel_sizes, small_kernel, len(depths))
+        self.small_kernel, self.depths, self.channels = small_kernel, depths, dims
+
+        self.downsample_layers = nn.ModuleList([nn.Sequential(nn.Conv2d(in_channels, dims[0], 4, 4),
+                                                              LayerNorm2d(dims[0], eps=1e-6))])
+        for i in range(1, len(dims)):
+            self.downsample_layers.append(nn.Sequential(LayerNorm2d(dims[i - 1], eps=1e-6),
+                                                        nn.Conv2d(dims[i - 1], dims[i], 2, 2)))
+        rates = drop_path_rates(drop_path_rate, depths)
+        self.stages = nn.ModuleList(nn.Sequential(*[
+            SLaKBlock(dims[i], self.kernel_sizes[i], small_kernel, rates[i][j], layer_scale_init_value, deploy,
+                      with_cp, norm_cfg)
+            for j in range(depths[i])]) for i in range(len(depths)))
+        trunc_normal_init(self)
+        self._add_out_norms()
