@@ -1,6 +1,7 @@
 from .base import LargeKernelBackbone
 from .convnest import ConvNeSt, ConvNeStIsotropic
 from .replknet import RepLKNet
+from .slak import SLaK
 from .unireplknet import UniRepLKNet
 
-__all__ = ['ConvNeSt', 'ConvNeStIsotropic', 'LargeKernelBackbone', 'RepLKNet', 'UniRepLKNet']
+__all__ = ['ConvNeSt', 'ConvNeStIsotropic', 'LargeKernelBackbone', 'RepLKNet', 'SLaK', 'UniRepLKNet']
