@@ -1,0 +1,2 @@
+_base_ = '../unireplknet-s_in21k-pre_8xb64-accum8_in21k.py'
+model = dict(backbone=dict(deploy=True))

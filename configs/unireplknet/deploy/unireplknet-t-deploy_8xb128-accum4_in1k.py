@@ -1,0 +1,2 @@
+_base_ = '../unireplknet-t_8xb128-accum4_in1k.py'
+model = dict(backbone=dict(deploy=True))
