@@ -1,26 +1,27 @@
-"""Parameter and MAC counts of sparse-trained models (SLaK, ICLR 2023, §4 and Table 2; spec §4.3-4.4).
+"""Parameter and MAC counts of sparse-trained models (SLaK, ICLR 2023; spec §4.3-4.4).
 
 SLaK's published "params" and "FLOPs" are those of the 40%-sparse trained networks: non-zero weights, and MACs of
 the remaining connections. The official sparse trainer (``sparse_core.Masking``) masks every 2-D or 4-D parameter
 (all Linear and Conv weights, head included; with ``--only-L`` only the large-kernel strips, names containing
-``LoRA``) and never BN/LN/biases/layer scales. Its per-tensor densities come from SNIP on one batch of data; the
-functions here use the data-free uniform rule instead (every masked tensor keeps ``round(density * numel)``
+``large_kernel.LoRA``) and never BN/LN/biases/layer scales. Its per-tensor densities come from SNIP on one batch of
+data; the functions here use the data-free uniform rule instead (every masked tensor keeps ``round(density * numel)``
 weights), which reproduces the published parameter counts (SNIP only moves density between tensors) and the
 published MACs approximately.
 """
 import torch
 from torch import nn
 
+from ..engine.sparse import select_sparse_params
 from .complexity import _conv_macs, _linear_macs, count_macs
 
-STRIP_KEY = 'LoRA'
+STRIP_PATTERN = r'large_kernel\.LoRA'
 
 
 def maskable_parameters(model, only_strips=False):
-    """``[(name, parameter)]`` that SLaK's sparse training masks: every 2-D/4-D parameter, or with
-    ``only_strips`` (official ``--only-L``) only those whose name contains ``'LoRA'``."""
-    return [(name, p) for name, p in model.named_parameters()
-            if p.dim() in (2, 4) and (not only_strips or STRIP_KEY in name)]
+    """``[(name, parameter)]`` that SLaK's sparse training masks, selected exactly as ``largekernel.DynamicSparseHook``
+    does with ``include=None`` (every 2-D/4-D weight), or with ``only_strips`` (official ``--only-L``) only the
+    large-kernel strips (``include=[STRIP_PATTERN]``)."""
+    return list(select_sparse_params(model.named_parameters(), [STRIP_PATTERN] if only_strips else None).items())
 
 
 def kept_count(numel, density):

@@ -1,18 +1,18 @@
 """SLaK (Liu et al., "More ConvNets in the 2020s: Scaling up Kernels Beyond 51x51 using Sparsity", ICLR 2023).
 
-| arch | depths  | dims (ConvNeXt x 1.3)  | params dense / at density 0.6 (paper) | MACs dense (deploy) / paper |
-|------|---------|------------------------|---------------------------------------|-----------------------------|
-| T    | 3-3-9-3 | 124, 249, 499, 998     | 50.70M / 30M                          | 8.60G / 5.0G                |
-| S    | 3-3-27-3| 124, 249, 499, 998     | 91.13M / 55M                          | 16.40G / 9.8G               |
-| B    | 3-3-27-3| 166, 332, 665, 1331    | 157.95M / 95M                         | 28.18G / 17.1G              |
+| arch | depths   | dims (ConvNeXt x 1.3) | params: dense / density 0.6 / paper | MACs: dense / density 0.6 / paper |
+|------|----------|-----------------------|-------------------------------------|-----------------------------------|
+| T    | 3-3-9-3  | 124, 249, 499, 998    | 50.70M / 30.47M / 30M               | 8.70G / 5.22G / 5.0G              |
+| S    | 3-3-27-3 | 124, 249, 499, 998    | 91.13M / 54.78M / 55M               | 16.60G / 9.96G / 9.8G             |
+| B    | 3-3-27-3 | 166, 332, 665, 1331   | 157.95M / 94.91M / 95M              | 28.51G / 17.11G / 17.1G           |
 
-Params count a 1000-class head, at 224 x 224 input. The paper's numbers (§5, Table 2) are those of the 40%-sparse
-trained models: their non-zero weights. ``largekernel.utils.sparsity.sparse_param_count`` gives that count for our
-model (tests/test_slak.py checks it, and the dense counts, against the paper). The published FLOPs are of the
-sparse models too; a uniform density of 0.6 gives 5.2/9.8/16.9G (the paper's per-layer SNIP densities are not
-uniform, so this is approximate).
+Training form with a 1000-class head, 224 x 224 input (the deploy form has 0.26/0.53/0.70M fewer params and
+8.64/16.49/28.36G dense MACs). The paper's numbers (its ImageNet-1K table; spec §4.3) are those of the 40%-sparse
+trained models: their non-zero weights and remaining MACs. ``largekernel.utils.sparsity`` computes both at a
+uniform density of 0.6; the paper's per-layer densities come from SNIP, which moves density between layers, so the
+MACs only match approximately (T 4% above the paper). tests/test_slak.py checks all of this against the paper.
 
-A block (§4, Fig. 4; spec §4.1-4.2) is a ConvNeXt block whose 7x7 depthwise conv is replaced by the SLaK
+A block (spec §4.1-4.2) is a ConvNeXt block whose 7x7 depthwise conv is replaced by the SLaK
 large-kernel module: two parallel depthwise strips ``K x N`` and ``N x K`` plus an ``N x N`` square kernel, each
 followed by its own BatchNorm, summed. Stage kernels ``K`` = 51, 49, 47, 13 and ``N`` = 5 in every published model.
 The deploy form (not shipped officially; spec §4.2) folds the three BNs and merges the small kernel into the
@@ -51,7 +51,7 @@ def check_kernel_sizes(kernel_sizes, small_kernel, num_stages):
 
 
 class SLaKConv(nn.Module):
-    """Sparse large-kernel module with decomposed strips (§3.2 "kernel decomposition"; spec §4.2).
+    """SLaK's large-kernel module, ``ReparamLargeKernelConv(Decom=True)`` in the official code (spec §4.2).
 
     ``BN(conv_{K x N}(x)) + BN(conv_{N x K}(x)) + BN(conv_{N x N}(x))``, all depthwise, stride 1, "same" padding.
     ``reparameterize()`` leaves ``LoRA1`` (``K x N``, with the merged bias and small kernel) and ``LoRA2``
@@ -97,7 +97,7 @@ class SLaKConv(nn.Module):
 
 
 class SLaKBlock(nn.Module):
-    """ConvNeXt block with the SLaK kernel module (§4; spec §4.1):
+    """ConvNeXt block with the SLaK kernel module (spec §4.1):
     ``x + DropPath(gamma * Linear(GELU(Linear(LN(SLaKConv(x))))))``, LN and Linears channels-last."""
 
     def __init__(self, dim, kernel_size, small_kernel, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False,
