@@ -81,9 +81,11 @@ Behaviour under the Runner
   a warning.
 * EMA (SLaK's "SEMA"). Every averaged model found on a hook (``hook.ema_model``, e.g. mmengine's ``EMAHook``) has its
   ``update_parameters`` wrapped: after each EMA update the EMA copies of masked tensors are masked, and units regrown
-  by an update are set to the live weights at the first EMA update of a later iteration (so the EMA of a regrown
-  weight restarts from its live value instead of from zero). After each prune/grow the EMA is masked at once.
-  Both happen inside the EMA update itself, so the result does not depend on the hooks' priorities.
+  by an update are set to the live weights at the first EMA update that follows the next real optimizer step (so
+  the EMA of a regrown weight restarts from its first trained value instead of decaying up from zero). After each
+  prune/grow the EMA is masked at once. The reset is ordered by a counter of ``optimizer.step()`` calls kept by
+  the step post-hook (which always runs before any ``after_train_iter``), and the masking happens inside the EMA
+  update itself, so the result does not depend on the hooks' priorities (checked in tests/test_sparse.py).
 """
 import math
 import re
@@ -350,7 +352,7 @@ class DynamicSparseHook(Hook):
         self._optimizers = []
         self._handles = []
         self._stepped = False
-        self._iter = 0
+        self._serial = 0                 # optimizer.step() calls seen (orders EMA resets, see _after_ema_update)
         self._total_steps = None
         self._ema_models = []
         self._pending_reset = []         # (iteration of the update, {name: grown mask})
@@ -480,7 +482,7 @@ class DynamicSparseHook(Hook):
                                                      rate, self.generator)
         self._broadcast()
         grown = OrderedDict((n, self.masks[n] & ~old[n]) for n in self.masks)
-        self._pending_reset.append((self._iter, grown))
+        self._pending_reset.append((self._serial, grown))
         self.apply_masks()
 
     def densities(self):
@@ -520,7 +522,6 @@ class DynamicSparseHook(Hook):
         optimizers = self._runner_optimizers(runner)
         total = self.total_steps or self._runner_total_steps(runner)
         seed = runner.seed if self.seed is None else self.seed
-        self._iter = runner.iter
         if self._loaded is not None:
             masks, state = self._loaded
             self.load_masks(model, masks, state, optimizers, total, seed)
@@ -538,10 +539,6 @@ class DynamicSparseHook(Hook):
         self.apply_masks()
         runner.logger.info(f'DynamicSparseHook: {len(self.masks)} masked tensors, overall density '
                            f'{self._overall_density():.4f} ({self.granularity}-level), step {self.num_steps}')
-
-    def before_train_iter(self, runner, batch_idx, data_batch=None):
-        self._iter = runner.iter
-        self._stepped = False
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.step()
@@ -584,6 +581,7 @@ class DynamicSparseHook(Hook):
 
     def _post_step(self, optimizer, args, kwargs):
         self._stepped = True
+        self._serial += 1
         self.apply_masks()
 
     def _snip(self, model, selected, loss_fn):
@@ -629,14 +627,14 @@ class DynamicSparseHook(Hook):
 
     def _after_ema_update(self, ema):
         params = self._ema_params(ema)
-        ready = [g for it, g in self._pending_reset if it < self._iter]
+        ready = [g for serial, g in self._pending_reset if serial < self._serial]
         with torch.no_grad():
             for grown in ready:
                 for name, g in grown.items():
                     if name in params:
                         sel = expand_mask(g, params[name]).expand_as(params[name])
                         params[name][sel] = self.params[name].detach()[sel].to(params[name].dtype)
-        self._pending_reset = [(it, g) for it, g in self._pending_reset if it >= self._iter]
+        self._pending_reset = [(serial, g) for serial, g in self._pending_reset if serial >= self._serial]
         self._mask_ema(ema)
 
     def _overall_density(self):
