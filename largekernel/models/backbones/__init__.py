@@ -2,6 +2,7 @@ from .base import LargeKernelBackbone
 from .convnest import ConvNeSt, ConvNeStIsotropic
 from .replknet import RepLKNet
 from .slak import SLaK
+from .uniconvnet import UniConvNet
 from .unireplknet import UniRepLKNet
 
-__all__ = ['ConvNeSt', 'ConvNeStIsotropic', 'LargeKernelBackbone', 'RepLKNet', 'SLaK', 'UniRepLKNet']
+__all__ = ['ConvNeSt', 'ConvNeStIsotropic', 'LargeKernelBackbone', 'RepLKNet', 'SLaK', 'UniConvNet', 'UniRepLKNet']
