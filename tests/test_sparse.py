@@ -1,6 +1,5 @@
 """Tests of the dynamic sparse training hook (largekernel/engine/sparse.py)."""
 import copy
-import glob
 import math
 import os
 import os.path as osp
@@ -327,23 +326,14 @@ def test_masks_identical_on_two_gloo_ranks(tmp_path):
 # ---------------------------------------------------------------------------------------------------------------
 # a real-data run with mmengine's Runner: SNIP init, EMAHook, checkpoint, resume
 # ---------------------------------------------------------------------------------------------------------------
-def _real_images():
-    """(x, y) float images N x 1 x H x W in [0, 1] and int labels, from the committed Fashion-MNIST subset, else
-    scikit-learn's digits."""
-    for path in sorted(glob.glob(osp.join(ROOT, 'data', '**', '*.npz'), recursive=True)
-                       + glob.glob(osp.join(ROOT, 'tests', 'data', '**', '*.npz'), recursive=True)):
-        if 'mnist' in osp.basename(path).lower():
-            with np.load(path) as f:
-                if 'x_train' in f and 'y_train' in f:
-                    x = torch.from_numpy(f['x_train'][:512].astype(np.float32)).reshape(-1, 1, 28, 28) / 255
-                    return x, torch.from_numpy(f['y_train'][:512].astype(np.int64))
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        pytest.skip('neither the Fashion-MNIST subset (data/**/*mnist*.npz) nor scikit-learn is available')
-    digits = load_digits()
-    x = torch.from_numpy(digits.images[:512].astype(np.float32)).unsqueeze(1) / 16
-    return x, torch.from_numpy(digits.target[:512].astype(np.int64))
+def _real_images(n=512):
+    """First ``n`` images (N x 1 x 28 x 28 in [0, 1]) and labels of the committed Fashion-MNIST subset (balanced:
+    the subset keeps the original order)."""
+    root = osp.join(ROOT, 'data', 'fashion_mnist_subset')
+    images = np.fromfile(osp.join(root, 'train-images-idx3-ubyte'), dtype=np.uint8, offset=16)
+    labels = np.fromfile(osp.join(root, 'train-labels-idx1-ubyte'), dtype=np.uint8, offset=8)
+    x = torch.from_numpy(images.reshape(-1, 1, 28, 28)[:n].astype(np.float32)) / 255
+    return x, torch.from_numpy(labels[:n].astype(np.int64))
 
 
 def _tiny_runner(work_dir, name, max_iters, hook_cfg, resume=False, load_from=None):
@@ -380,7 +370,7 @@ def _tiny_runner(work_dir, name, max_iters, hook_cfg, resume=False, load_from=No
         train_dataloader=dict(dataset=Images(), sampler=dict(type='DefaultSampler', shuffle=True),
                               batch_size=32, num_workers=0, collate_fn=dict(type='default_collate')),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9)),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.01, weight_decay=0.05)),
         custom_hooks=[dict(type='EMAHook', momentum=0.1), hook_cfg],
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=max_iters, by_epoch=False),
                            logger=dict(type='LoggerHook', interval=10)),
@@ -393,13 +383,15 @@ def _sparse_hook(runner):
 
 def test_runner_real_data_ema_checkpoint_resume(tmp_path):
     torch.set_num_threads(1)
-    cfg = dict(type='largekernel.DynamicSparseHook', sparsity=0.4, init='snip', update_interval=4, prune_rate=0.5)
-    runner = _tiny_runner(tmp_path, 'sparse_a', 12, cfg)
+    cfg = dict(type='largekernel.DynamicSparseHook', sparsity=0.4, init='snip', update_interval=6, prune_rate=0.5)
+    runner = _tiny_runner(tmp_path, 'sparse_a', 24, cfg)
     runner.train()
     hook = _sparse_hook(runner)
     ema = next(h for h in runner.hooks if type(h).__name__ == 'EMAHook').ema_model
-    assert hook.num_steps == 12 and hook.num_updates == 3
-    assert hook._total_steps == 12
+    assert hook.num_steps == 24 and hook.num_updates == 4
+    assert hook._total_steps == 24
+    losses = runner.message_hub.get_scalar('train/loss').data[0]
+    assert len(losses) == 24 and losses[-6:].mean() < losses[:6].mean() - 0.05, losses   # it learns
     counts = {n: int(m.sum()) for n, m in hook.masks.items()}
     ema_params = dict(ema.module.named_parameters())
     for name, p in hook.params.items():
@@ -410,9 +402,9 @@ def test_runner_real_data_ema_checkpoint_resume(tmp_path):
     assert len(set(round(d, 4) for d in dens.values())) > 1
     assert sum(counts.values()) / sum(m.numel() for m in hook.masks.values()) == pytest.approx(0.6, abs=0.02)
 
-    ckpt_path = osp.join(tmp_path, 'iter_12.pth')
+    ckpt_path = osp.join(tmp_path, 'iter_24.pth')
     ckpt = torch.load(ckpt_path, weights_only=False)
-    assert set(ckpt['sparse_masks']) == set(hook.masks) and ckpt['sparse_state']['num_steps'] == 12
+    assert set(ckpt['sparse_masks']) == set(hook.masks) and ckpt['sparse_state']['num_steps'] == 24
     for name, m in hook.masks.items():
         assert torch.equal(ckpt['sparse_masks'][name], m.cpu())
         # the checkpoint's model weights (EMA-swapped by EMAHook) and the stored EMA copy respect the masks
@@ -420,17 +412,17 @@ def test_runner_real_data_ema_checkpoint_resume(tmp_path):
         assert (ckpt['ema_state_dict']['module.' + name][~m] == 0).all()
 
     # resume into a fresh runner and a fresh hook: masks, counters and generator come back
-    runner2 = _tiny_runner(tmp_path, 'sparse_b', 16, cfg, resume=True, load_from=ckpt_path)
+    runner2 = _tiny_runner(tmp_path, 'sparse_b', 30, cfg, resume=True, load_from=ckpt_path)
     runner2.train()
     hook2 = _sparse_hook(runner2)
-    assert hook2.num_steps == 16 and hook2.num_updates == 4
+    assert hook2.num_steps == 30 and hook2.num_updates == 5
     assert {n: int(m.sum()) for n, m in hook2.masks.items()} == counts
 
     # resuming without training further restores exactly the saved masks
-    runner3 = _tiny_runner(tmp_path, 'sparse_c', 12, cfg, resume=True, load_from=ckpt_path)
+    runner3 = _tiny_runner(tmp_path, 'sparse_c', 24, cfg, resume=True, load_from=ckpt_path)
     runner3.train()
     hook3 = _sparse_hook(runner3)
-    assert hook3.num_steps == 12
+    assert hook3.num_steps == 24
     for name, m in hook.masks.items():
         assert torch.equal(hook3.masks[name], m)
     assert torch.equal(hook3.generator.get_state(), ckpt['sparse_state']['generator'])
