@@ -1,0 +1,369 @@
+"""ShiftwiseConv (Li et al., "ShiftwiseConv: Small Convolutional Kernel with Large Kernel Effect", CVPR 2025).
+
+| arch  | depths   | dims               | params (merged, 1000 cls) | MACs @224 (paper convention) | IN-1K top-1 |
+|-------|----------|--------------------|---------------------------|------------------------------|-------------|
+| tiny  | 3-3-18-3 | 80, 160, 320, 640  | 31.00M (paper: 31M)       | 5.02G (paper: 5.0G)          | 83.4        |
+| small | 3-3-27-3 | 96, 192, 384, 768  | 55.99M (paper: 56M)       | 9.33G (paper: 9.4G)          | 83.9        |
+
+"merged" = the two re-parameterisation branches summed into one group conv (the official ``merge_branches``; spec
+§2.8); our deploy form also folds the BatchNorms and layer scale, which removes a few thousand more parameters.
+Checked by tests/test_shiftwise.py. Equivalent large kernels per stage M = 51, 49, 47, 13 with small kernel N = 3
+(paper Table 8), ghost ratio G = 0.23, 2 Rep branches, E = 4 edges, in all four stages (§3.8, #21).
+
+The SW operator (§3.2-3.6; spec §2.2) replaces an M x N / N x M strip pair by ceil(M/N) N x N filters per channel:
+
+1. ghost split: ``repN = 2 * floor(floor(C (1 - G)) / 2)`` channels (fixed random subset, numpy seed 123 as in the
+   official code) take part, the ``C - repN`` ghost channels pass through (§3.4, Fig. 3b);
+2. a one-to-many group conv ``repN -> repN * nk`` (N x N, one group per channel), trained as a sum of
+   ``num_branches`` parallel convs (Rep, §3.3) that ``reparameterize()`` adds into one;
+3. shift-add: filter ``t`` of channel ``j`` is moved along the width (horizontal strip) and, independently, along
+   the height (vertical strip) to one of the nk positions of the strip; each of the ``E`` edges uses its own random
+   filter-to-position permutation, and a "small" path adds one randomly picked filter per edge unshifted (§3.5);
+4. one BatchNorm per path *after* the shift (§3.3 #5), then ``x_rep + BN_h + BN_v + BN_s``; the ghost channels are
+   concatenated behind (output order: rep channels, then ghost channels, like the official code).
+
+Implementation (no custom CUDA): filters sharing a strip position are summed over the edges (everything before
+the BNs is linear), which gives per-path filters; with the code's padding the shifted N x N windows tile the strip
+exactly, so the horizontal path *is* a depth-wise N x (N nk) convolution and the vertical one an (N nk) x N
+convolution (spec §2.2, "exact equivalent"); both run as stock ``conv2d``, so the operator works on CPU and GPU, in
+fp16/bf16, deterministically. The shift tables are buffers (saved in checkpoints). ``count_macs`` reports the
+official group conv's MACs on the (H + 2p - N + 1)^2 map, as the paper counts (spec §2.8), not our strips'.
+
+Paper vs code (spec §2.2, §5): we follow the code, which the released checkpoint needs -- padding N - 1 with a crop
+of 1 (``padding='code'``, equal to zero-padded strip convolutions at the borders); the paper's default N // 2
+(``padding='paper'``, windows centred outside the image are lost) is an option, run by the explicit shift-add
+(``impl='shift'``). Horizontal and vertical tables are independent random permutations (code), not the paper's
+"reverse order". The strips for M = 49, 47, 13 are off-centre by +1, +0.5, +1 pixels, as in the code.
+"""
+import functools
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...registry import MODELS
+from ..layers import GRN, DropPath, LayerNorm2d, SEBlock, build_batch_norm, drop_path_rates, fuse_bn, maybe_checkpoint
+from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
+
+PADDINGS = ('code', 'paper')
+IMPLS = ('strip', 'shift')
+
+
+@functools.lru_cache(maxsize=None)
+def ghost_split(channels, ghost_ratio, seed=123):
+    """Sorted ``(rep, ghost)`` channel indices: the official ``np.random.seed(seed); np.random.choice(C, ghostN,
+    replace=False)`` draw (legacy numpy generator, stable across numpy versions)."""
+    rep_n = int(channels * (1 - ghost_ratio)) // 2 * 2
+    ghost = np.random.RandomState(seed).choice(channels, channels - rep_n, replace=False)
+    ghost = sorted(int(i) for i in ghost)
+    rep = sorted(set(range(channels)) - set(ghost))
+    return torch.tensor(rep, dtype=torch.long, device='cpu'), torch.tensor(ghost, dtype=torch.long, device='cpu')
+
+
+@functools.lru_cache(maxsize=None)
+def shift_tables(rep_n, nk, num_edges, seed=123):
+    """Filter-to-position tables ``(h, v, s)`` in the official RNG order (``torch.manual_seed(seed)``, then per edge
+    one ``randperm(nk)`` per channel for the horizontal strips, the same for the vertical ones, then per edge one
+    ``randint(0, nk, [repN])`` for the small path). ``h[e, j, i]`` is the filter of channel ``j`` placed at strip
+    position ``i`` by edge ``e`` (the official per-filter offsets are its inverse); ``s[e, j]`` the small filter."""
+    g = torch.Generator().manual_seed(seed)
+    perms = lambda: torch.stack([torch.stack([torch.randperm(nk, generator=g, device='cpu')  # noqa: E731
+                                              for _ in range(rep_n)]) for _ in range(num_edges)])
+    h, v = perms(), perms()
+    s = torch.stack([torch.randint(0, nk, (rep_n,), generator=g, device='cpu') for _ in range(num_edges)])
+    return h, v, s
+
+
+class ShiftWiseConv(nn.Module):
+    """The SW token mixer on ``channels`` channels (see the module docstring; spec §2.2-2.3).
+
+    Args:
+        channels (int): input = output channels.
+        kernel_size (int): the equivalent large kernel M (> N).
+        small_kernel (int): the small kernel N (odd).
+        ghost_ratio (float): fraction G of channels passed through, in [0, 1).
+        num_branches (int): parallel Rep convs in the training form ("rep2"; code ``N_path``).
+        num_edges (int): shift-add edges E ("E4"; code ``N_rep``).
+        padding (str): ``'code'`` (N - 1, crop 1; released model) or ``'paper'`` (N // 2).
+        impl (str | None): ``'strip'`` (assembled depth-wise strips; code padding only) or ``'shift'`` (explicit
+            shift-add of the group conv output); None picks ``'strip'`` when possible.
+        deploy (bool): inference form: one merged conv, the three BNs folded into per-path scales and one bias.
+        norm_cfg (dict): the three post-shift BatchNorms (``dict(type='SyncBN')`` in the official code).
+        seed (int): seed of the ghost split and of the shift tables (123 in the official code).
+    """
+
+    def __init__(self, channels, kernel_size, small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4,
+                 padding='code', impl=None, deploy=False, norm_cfg=None, seed=123):
+        super().__init__()
+        if not (isinstance(small_kernel, int) and small_kernel >= 1 and small_kernel % 2 == 1):
+            raise ValueError(f'ShiftWiseConv: small_kernel must be an odd positive int, got {small_kernel!r}')
+        if not (isinstance(kernel_size, int) and kernel_size > small_kernel):
+            raise ValueError(f'ShiftWiseConv: kernel_size (the equivalent large kernel M) must be an int larger than '
+                             f'small_kernel={small_kernel}, got {kernel_size!r}')
+        if padding not in PADDINGS:
+            raise ValueError(f'ShiftWiseConv: unknown padding {padding!r}; valid: {PADDINGS}')
+        impl = impl or ('strip' if padding == 'code' else 'shift')
+        if impl not in IMPLS:
+            raise ValueError(f'ShiftWiseConv: unknown impl {impl!r}; valid: {IMPLS} or None')
+        if impl == 'strip' and padding != 'code':
+            raise ValueError("ShiftWiseConv: impl='strip' needs padding='code' (with padding='paper' the windows "
+                             "centred outside the image are dropped, which no strip convolution does); use "
+                             "impl='shift'")
+        if not 0 <= ghost_ratio < 1:
+            raise ValueError(f'ShiftWiseConv: ghost_ratio must lie in [0, 1), got {ghost_ratio!r}')
+        for name, value in (('num_branches', num_branches), ('num_edges', num_edges)):
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f'ShiftWiseConv: {name} must be a positive int, got {value!r}')
+        rep, ghost = ghost_split(channels, ghost_ratio, seed)
+        if len(rep) < 2:
+            raise ValueError(f'ShiftWiseConv: channels={channels} with ghost_ratio={ghost_ratio} leaves '
+                             f'{len(rep)} shift-wise channels; at least 2 are needed')
+        self.channels, self.kernel_size, self.small_kernel = channels, kernel_size, small_kernel
+        self.rep_channels, self.nk = len(rep), math.ceil(kernel_size / small_kernel)
+        self.num_edges, self.padding, self.impl = num_edges, padding, impl
+        self.pad = small_kernel - 1 if padding == 'code' else small_kernel // 2  # of the group conv
+        device = torch.empty(0).device  # the default device (e.g. 'meta' inside ``with torch.device('meta')``)
+        h, v, s = shift_tables(self.rep_channels, self.nk, num_edges, seed)  # cached: same in every block
+        for name, table in (('rep_index', rep), ('ghost_index', ghost), ('h_table', h), ('v_table', v),
+                            ('s_table', s)):
+            self.register_buffer(name, table.to(device, copy=True))
+
+        out_n = self.rep_channels * self.nk
+        conv = lambda: nn.Conv2d(self.rep_channels, out_n, small_kernel, padding=self.pad,  # noqa: E731
+                                 groups=self.rep_channels, bias=False)
+        if deploy:
+            self.lk_conv = conv()
+            self.scale = nn.Parameter(torch.ones(3, self.rep_channels))  # folded BN scales of the h, v, s paths
+            self.bias = nn.Parameter(torch.zeros(self.rep_channels))
+        else:
+            self.lk_convs = nn.ModuleList(conv() for _ in range(num_branches))
+            self.bn_h = build_batch_norm(self.rep_channels, norm_cfg)
+            self.bn_v = build_batch_norm(self.rep_channels, norm_cfg)
+            self.bn_s = build_batch_norm(self.rep_channels, norm_cfg)
+
+    @property
+    def deploy(self):
+        return hasattr(self, 'lk_conv')
+
+    # -- filters -------------------------------------------------------------------------------------------------
+    def _weight(self):
+        if self.deploy:
+            return self.lk_conv.weight
+        return sum(c.weight for c in self.lk_convs)  # exact: no BN between the Rep convs and the shift (§3.3)
+
+    def path_filters(self):
+        """Per-path N x N filters, the edges summed: ``(h, v)`` of shape (repN, nk, N, N) (filter at strip
+        position i) and ``s`` of shape (repN, N, N); scaled by the folded BNs in deploy form."""
+        n, nk, k = self.rep_channels, self.nk, self.small_kernel
+        w = self._weight().reshape(n * nk, k, k)
+        base = torch.arange(n, device=w.device).view(1, n, 1) * nk
+        h = w[self.h_table + base].sum(0)
+        v = w[self.v_table + base].sum(0)
+        s = w[self.s_table + base[..., 0]].sum(0)
+        if self.deploy:
+            h = h * self.scale[0].view(-1, 1, 1, 1)
+            v = v * self.scale[1].view(-1, 1, 1, 1)
+            s = s * self.scale[2].view(-1, 1, 1)
+        return h, v, s
+
+    def strip_kernels(self, h, v):
+        """Depth-wise strip kernels equal to the shifted windows: (repN, 1, N, 2R+1) horizontal and
+        (repN, 1, 2R+1, N) vertical, centred on the output pixel. Window i covers offsets
+        ``N i - M//2 ... N i - M//2 + N - 1`` (spec §2.2 table), so the strip spans ``-M//2 ... N nk - 1 - M//2``."""
+        n, nk, k = h.shape[0], self.nk, self.small_kernel
+        lo, hi = self.kernel_size // 2, k * nk - 1 - self.kernel_size // 2
+        r = max(lo, hi)
+        kh = F.pad(h.permute(0, 2, 1, 3).reshape(n, 1, k, nk * k), (r - lo, r - hi))
+        kv = F.pad(v.reshape(n, 1, nk * k, k), (0, 0, r - lo, r - hi))
+        return kh, kv
+
+    # -- forward ---------------------------------------------------------------------------------------------------
+    def _strip_paths(self, x, h, v, s, fold_small=False):
+        """``(H, V, S)`` by depth-wise convs; ``fold_small`` (deploy) adds S and the identity into the centre of the
+        horizontal strip instead and returns S as None."""
+        n, k = self.rep_channels, self.small_kernel
+        kh, kv = self.strip_kernels(h, v)
+        r, p = kv.shape[2] // 2, k // 2
+        if fold_small:
+            s = s.clone()
+            s[:, p, p] += 1
+            kh = kh + F.pad(s.unsqueeze(1), (r - p, r - p))
+        # The horizontal strip runs as a vertical one on the transposed map: oneDNN's NCHW depth-wise conv has no fast
+        # path for very wide kernels (about 10x slower on CPU), tall ones are fine.
+        out_h = F.conv2d(x.transpose(2, 3), kh.transpose(2, 3), padding=(r, p), groups=n).transpose(2, 3)
+        out_v = F.conv2d(x, kv, padding=(r, p), groups=n)
+        out_s = None if fold_small else F.conv2d(x, s.unsqueeze(1), padding=p, groups=n)
+        return out_h, out_v, out_s
+
+    def _shift_paths(self, x, h, v, s):
+        """The official shift-add: one group conv (N x N, padding p) per path, then the strip positions are summed
+        at their offsets ``real_pad[i] = M//2 - N i - p`` (windows that fall outside the map are dropped)."""
+        n, nk, k = self.rep_channels, self.nk, self.small_kernel
+        weight = torch.cat([h, v, s.unsqueeze(1)], 1).reshape(n * (2 * nk + 1), 1, k, k)
+        z = F.conv2d(x, weight, padding=self.pad, groups=n).unflatten(1, (n, 2 * nk + 1))
+        height, width = x.shape[-2:]
+        e = self.pad - k // 2  # crop of the cross direction
+        out_h = x.new_zeros(x.shape)
+        out_v = x.new_zeros(x.shape)
+        for i in range(nk):
+            shift = self.kernel_size // 2 - k * i - self.pad
+            lo, hi = max(0, shift), min(width, z.shape[-1] + shift)
+            if lo < hi:
+                out_h[..., lo:hi] += z[:, :, i, e:e + height, lo - shift:hi - shift]
+            lo, hi = max(0, shift), min(height, z.shape[-2] + shift)
+            if lo < hi:
+                out_v[..., lo:hi, :] += z[:, :, nk + i, lo - shift:hi - shift, e:e + width]
+        return out_h, out_v, z[:, :, 2 * nk, e:e + height, e:e + width]
+
+    def forward(self, x):
+        x_rep = x.index_select(1, self.rep_index)
+        h, v, s = self.path_filters()
+        if not self.deploy:
+            paths = (self._strip_paths if self.impl == 'strip' else self._shift_paths)(x_rep, h, v, s)
+            out = x_rep + self.bn_h(paths[0]) + self.bn_v(paths[1]) + self.bn_s(paths[2])
+        elif self.impl == 'strip':
+            out_h, out_v, _ = self._strip_paths(x_rep, h, v, s, fold_small=True)
+            out = out_h + out_v + self.bias.view(-1, 1, 1)
+        else:
+            out_h, out_v, out_s = self._shift_paths(x_rep, h, v, s)
+            out = x_rep + out_h + out_v + out_s + self.bias.view(-1, 1, 1)
+        return torch.cat([out, x.index_select(1, self.ghost_index)], 1)
+
+    def count_macs(self, inputs, output):
+        """The official group conv's MACs (repN * nk filters of N x N on the (H + 2p - N + 1)^2 map); the shift-add,
+        BNs and identity are free, as in the paper's count (spec §2.8)."""
+        b, _, height, width = inputs[0].shape
+        grow = 2 * self.pad - self.small_kernel + 1
+        return b * self.rep_channels * self.nk * self.small_kernel ** 2 * (height + grow) * (width + grow)
+
+    @torch.no_grad()
+    def reparameterize(self):
+        """Sum the Rep convs into ``lk_conv`` and fold the three BNs into ``scale`` and ``bias`` (idempotent)."""
+        if self.deploy:
+            return
+        weight = self._weight()
+        scale, bias = [], 0
+        for bn in (self.bn_h, self.bn_v, self.bn_s):
+            t, b = fuse_bn(torch.ones_like(bn.running_mean), None, bn)
+            scale.append(t)
+            bias = bias + b
+        conv = self.lk_convs[0]
+        self.lk_conv = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, padding=conv.padding,
+                                 groups=conv.groups, bias=False).to(weight)
+        self.lk_conv.weight.copy_(weight)
+        self.scale = nn.Parameter(torch.stack(scale))
+        self.bias = nn.Parameter(bias)
+        del self.lk_convs, self.bn_h, self.bn_v, self.bn_s
+
+
+class ShiftWiseBlock(nn.Module):
+    """SW-v2 block (UniRepLKNet-style, §3.8-3.9; spec §2.6): ``x + DropPath(gamma * FFN(SE(BN(SW(x)))))`` with
+    ``FFN = Linear(C, 4C) -> GELU -> GRN -> Linear(4C, C, no bias) -> BN``. The deploy form merges the SW operator
+    and folds GRN's bias, the FFN BN and the layer scale into the second linear (as UniRepLKNet); the BN after the
+    SW operator stays (the official inference model keeps it too)."""
+
+    def __init__(self, dim, kernel_size, small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4,
+                 padding='code', impl=None, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False, with_cp=False,
+                 norm_cfg=None):
+        super().__init__()
+        self.with_cp = with_cp
+        self.mixer = ShiftWiseConv(dim, kernel_size, small_kernel, ghost_ratio, num_branches, num_edges, padding,
+                                   impl, deploy, norm_cfg)
+        self.norm = build_batch_norm(dim, norm_cfg)
+        self.se = SEBlock(dim, reduction=4)
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.grn = GRN(4 * dim, use_bias=not deploy)
+        self.pwconv2 = nn.Linear(4 * dim, dim, bias=deploy)
+        self.ffn_norm = None if deploy else build_batch_norm(dim, norm_cfg)
+        use_scale = not deploy and layer_scale_init_value is not None and layer_scale_init_value > 0
+        self.gamma = nn.Parameter(torch.full((dim,), float(layer_scale_init_value))) if use_scale else None
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def _forward(self, x):
+        y = self.se(self.norm(self.mixer(x)))
+        y = self.grn(self.act(self.pwconv1(y.permute(0, 2, 3, 1))))
+        y = self.pwconv2(y).permute(0, 3, 1, 2)
+        if self.ffn_norm is not None:
+            y = self.ffn_norm(y)
+        if self.gamma is not None:
+            y = y * self.gamma.view(1, -1, 1, 1)
+        return x + self.drop_path(y)
+
+    def forward(self, x):
+        return maybe_checkpoint(self._forward, x, self.with_cp)
+
+    @torch.no_grad()
+    def reparameterize(self):
+        self.mixer.reparameterize()
+        if self.ffn_norm is None:
+            return
+        w = self.pwconv2.weight
+        w, b = fuse_bn(w, w @ self.grn.beta.flatten(), self.ffn_norm)
+        if self.gamma is not None:
+            w, b = w * self.gamma[:, None], b * self.gamma
+        self.pwconv2 = nn.Linear(w.shape[1], w.shape[0]).to(w)
+        self.pwconv2.weight.copy_(w)
+        self.pwconv2.bias.copy_(b)
+        self.grn.beta = None
+        self.ffn_norm = None
+        self.gamma = None
+
+
+@MODELS.register_module()
+class ShiftWise(LargeKernelBackbone):
+    """ShiftwiseConv backbone, SW-v2 (see the module docstring for the variants).
+
+    Args:
+        arch (str | dict): ``'tiny'``, ``'small'`` or a dict with ``depths`` and ``dims``.
+        in_channels (int): input channels.
+        kernel_sizes (tuple[int]): the equivalent large kernel M of each stage (Table 8: 51, 49, 47, 13).
+        small_kernel (int): N (Table 8: 3).
+        ghost_ratio (float): G (0.23, README command; ``main.py``'s default is 0).
+        num_branches (int): Rep branches of the training form (2).
+        num_edges (int): shift-add edges E (4).
+        padding (str): ``'code'`` (default, the released model) or ``'paper'``; see ``ShiftWiseConv``.
+        impl (str | None): ``'strip'`` or ``'shift'``; see ``ShiftWiseConv``.
+        drop_path_rate (float): stochastic depth, rising linearly over all blocks (SW-tiny: 0.2).
+        layer_scale_init_value (float | None): initial layer scale (1e-6); None or 0 disables it.
+        norm_cfg (dict): the BatchNorms of every block (``dict(type='SyncBN')`` for detection/segmentation).
+        with_cp (bool): activation checkpointing per block.
+        deploy (bool): build the inference form directly.
+        Others: see ``LargeKernelBackbone``.
+    """
+    arch_zoo = {
+        'tiny': dict(depths=(3, 3, 18, 3), dims=(80, 160, 320, 640)),
+        'small': dict(depths=(3, 3, 27, 3), dims=(96, 192, 384, 768)),
+    }
+
+    def __init__(self, arch='tiny', in_channels=3, kernel_sizes=(51, 49, 47, 13), small_kernel=3, ghost_ratio=0.23,
+                 num_branches=2, num_edges=4, padding='code', impl=None, drop_path_rate=0.0,
+                 layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False, deploy=False, out_indices=(3,),
+                 out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False, init_cfg=None):
+        arch = resolve_arch('ShiftWise', arch, self.arch_zoo, ('depths', 'dims'))
+        depths, dims = tuple(arch['depths']), tuple(arch['dims'])
+        if len(depths) != len(dims):
+            raise ValueError(f'ShiftWise: depths {depths} and dims {dims} differ in length')
+        if len(kernel_sizes) != len(depths):
+            raise ValueError(f'ShiftWise: kernel_sizes {tuple(kernel_sizes)} must give one large kernel per stage '
+                             f'({len(depths)} stages)')
+        super().__init__(len(depths), out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval,
+                         deploy, init_cfg)
+        self.depths, self.channels, self.kernel_sizes = depths, dims, tuple(kernel_sizes)
+
+        self.downsample_layers = nn.ModuleList([nn.Sequential(
+            nn.Conv2d(in_channels, dims[0] // 2, 3, 2, 1), LayerNorm2d(dims[0] // 2), nn.GELU(),
+            nn.Conv2d(dims[0] // 2, dims[0], 3, 2, 1), LayerNorm2d(dims[0]))])
+        for i in range(1, len(dims)):
+            self.downsample_layers.append(nn.Sequential(nn.Conv2d(dims[i - 1], dims[i], 3, 2, 1),
+                                                        LayerNorm2d(dims[i])))
+        with torch.device('cpu'):  # plain floats, also when built under ``with torch.device('meta')``
+            rates = drop_path_rates(drop_path_rate, depths)
+        self.stages = nn.ModuleList(nn.Sequential(*[
+            ShiftWiseBlock(dims[i], kernel_sizes[i], small_kernel, ghost_ratio, num_branches, num_edges, padding,
+                           impl, rates[i][j], layer_scale_init_value, deploy, with_cp, norm_cfg)
+            for j in range(depths[i])]) for i in range(len(depths)))
+        trunc_normal_init(self)
+        self._add_out_norms()

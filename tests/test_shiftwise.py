@@ -1,0 +1,316 @@
+"""ShiftwiseConv (SW): operator vs the official shift-add semantics and the dense strip equivalent, deploy form,
+published sizes, bad input, sparse-hook wiring, converter, configs."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from largekernel.models.backbones.base import randomize_bn_stats
+from largekernel.models.backbones.shiftwise import ShiftWise, ShiftWiseConv, ghost_split, shift_tables
+from largekernel.utils import count_macs, count_params
+
+TINY_ARCH = dict(depths=(1, 1, 2, 1), dims=(10, 12, 16, 20))
+TINY_KERNELS = (13, 11, 9, 7)
+
+
+def rel_err(a, b):
+    return ((a - b).norm() / b.norm()).item()
+
+
+def randomize(module, seed=0):
+    """Non-trivial weights everywhere: random BN stats, conv weights, layer scales and GRN parameters."""
+    g = torch.Generator().manual_seed(seed)
+    randomize_bn_stats(module, g)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if name.endswith(('gamma', 'beta')) or 'lk_conv' in name:
+                p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.5)
+    return module
+
+
+# -- an independent model of the official operator (spec §2.2; CUDA kernel semantics) ---------------------------
+def official_pads(module):
+    """Per-filter offsets in the official layout: pad[e, j * nk + t] = real_pad[position of filter t]."""
+    m, k, nk, n = module.kernel_size, module.small_kernel, module.nk, module.rep_channels
+    p = k - 1 if module.padding == 'code' else k // 2
+    real_pad = torch.tensor([m // 2 - k * i - p for i in range(nk)])
+    pads = []
+    for table in (module.h_table, module.v_table):
+        pad = torch.empty(table.shape[0], n * nk, dtype=torch.long)
+        for e in range(table.shape[0]):
+            for j in range(n):
+                pad[e, j * nk + table[e, j]] = real_pad  # filter table[e, j, i] sits at position i
+        pads.append(pad)
+    return pads[0], pads[1], p
+
+
+def official_forward(module, x, weights, bns):
+    """Group conv (padding p) -> for every filter, edge and direction: add the conv output, cropped by e across
+    and shifted by its offset along the strip, dropping what falls outside -> 3 BNs -> + identity -> concat."""
+    pad_h, pad_v, p = official_pads(module)
+    k, nk, n = module.small_kernel, module.nk, module.rep_channels
+    x_rep = x[:, module.rep_index]
+    y = sum(F.conv2d(x_rep, w, padding=p, groups=n) for w in weights)
+    height, width = x.shape[-2:]
+    e = p - k // 2
+    outs = [torch.zeros_like(x_rep) for _ in range(3)]
+    for f in range(n * nk):
+        j = f // nk
+        for edge in range(pad_h.shape[0]):
+            for w in range(width):  # horizontal: out[j, r, w] += y[f, r + e, w - pad]
+                c = w - int(pad_h[edge, f])
+                if 0 <= c < y.shape[-1]:
+                    outs[0][:, j, :, w] += y[:, f, e:e + height, c]
+            for r in range(height):  # vertical: out[j, r, w] += y[f, r - pad, w + e]
+                c = r - int(pad_v[edge, f])
+                if 0 <= c < y.shape[-2]:
+                    outs[1][:, j, r, :] += y[:, f, c, e:e + width]
+            if f == j * nk + int(module.s_table[edge, j]):
+                outs[2][:, j] += y[:, f, e:e + height, e:e + width]
+    out = x_rep + sum(bn(o) for bn, o in zip(bns, outs))
+    return torch.cat([out, x[:, module.ghost_index]], 1)
+
+
+def dense_strip_forward(module, x):
+    """Spec §2.2 "exact equivalent": depth-wise correlations with kernels assembled by placing every 3x3 filter
+    at its offset (horizontal 3 x L along columns, vertical L x 3 along rows, not transposed) and summing over
+    edges; padding = how far the strip reaches on each side."""
+    pad_h, pad_v, p = official_pads(module)
+    k, nk, n, m = module.small_kernel, module.nk, module.rep_channels, module.kernel_size
+    weight = sum(c.weight for c in module.lk_convs).reshape(n, nk, k, k)
+    reach = max(m // 2, k * nk - 1 - m // 2) + 1
+    size = 2 * reach + 1
+    kh = x.new_zeros(n, 1, k, size)
+    kv = x.new_zeros(n, 1, size, k)
+    ks = x.new_zeros(n, 1, k, k)
+    for j in range(n):
+        for t in range(nk):
+            for edge in range(pad_h.shape[0]):
+                centre = reach - (int(pad_h[edge, j * nk + t]) + 1)  # window centre at offset -(real_pad + 1)
+                kh[j, 0, :, centre - 1:centre + 2] += weight[j, t]
+                centre = reach - (int(pad_v[edge, j * nk + t]) + 1)
+                kv[j, 0, centre - 1:centre + 2, :] += weight[j, t]
+        for edge in range(pad_h.shape[0]):
+            ks[j, 0] += weight[j, module.s_table[edge, j]]
+    x_rep = x[:, module.rep_index]
+    out_h = F.conv2d(x_rep, kh, padding=(1, reach), groups=n)
+    out_v = F.conv2d(x_rep, kv, padding=(reach, 1), groups=n)
+    out_s = F.conv2d(x_rep, ks, padding=1, groups=n)
+    out = x_rep + module.bn_h(out_h) + module.bn_v(out_v) + module.bn_s(out_s)
+    return torch.cat([out, x[:, module.ghost_index]], 1)
+
+
+def make_op(channels=10, kernel_size=13, seed=0, **kwargs):
+    torch.manual_seed(seed)
+    op = ShiftWiseConv(channels, kernel_size, **kwargs).double()
+    return randomize(op, seed).eval()
+
+
+# -- the official tables ---------------------------------------------------------------------------------------------
+def test_ghost_split_is_official_numpy_draw():
+    rep, ghost = ghost_split(80, 0.23)
+    assert (len(rep), len(ghost)) == (60, 20)
+    np.random.seed(123)  # the official call sequence
+    expected = sorted(np.random.choice(80, 20, replace=False).tolist())
+    assert ghost.tolist() == expected
+    assert sorted(rep.tolist() + ghost.tolist()) == list(range(80))
+    # repN for the published widths (spec §2.2 table)
+    assert [len(ghost_split(c, 0.23)[0]) for c in (80, 160, 320, 640, 96, 192, 384, 768)] == \
+        [60, 122, 246, 492, 72, 146, 294, 590]
+
+
+def test_shift_tables_follow_official_rng_order():
+    n, nk, edges = 5, 4, 3
+    h, v, s = shift_tables(n, nk, edges)
+    state = torch.random.get_rng_state()
+    try:  # the official generation: global seed, horizontal lists, vertical lists, then the small picks
+        torch.manual_seed(123)
+        off_h = [torch.cat([torch.randperm(nk) + j * nk for j in range(n)]) for _ in range(edges)]
+        off_v = [torch.cat([torch.randperm(nk) + j * nk for j in range(n)]) for _ in range(edges)]
+        off_s = [torch.randint(0, nk, [n]) + torch.arange(n) * nk for _ in range(edges)]
+    finally:
+        torch.random.set_rng_state(state)
+    base = torch.arange(n).view(n, 1) * nk
+    for e in range(edges):
+        assert torch.equal(h[e] + base, off_h[e].view(n, nk))
+        assert torch.equal(v[e] + base, off_v[e].view(n, nk))
+        assert torch.equal(s[e] + base[:, 0], off_s[e])
+    assert torch.equal(h.sort(-1).values, torch.arange(nk).expand_as(h))  # permutations
+
+
+def test_tables_are_buffers_in_the_state_dict():
+    op = ShiftWiseConv(10, 13)
+    keys = set(op.state_dict())
+    assert {'rep_index', 'ghost_index', 'h_table', 'v_table', 's_table'} <= keys
+    assert op.h_table.shape == (4, op.rep_channels, 5) and op.s_table.shape == (4, op.rep_channels)
+    # loading a checkpoint restores tables that differ from the constructor's
+    other = ShiftWiseConv(10, 13, seed=7)
+    assert not torch.equal(other.h_table, op.h_table)
+    other.load_state_dict(op.state_dict())
+    assert torch.equal(other.h_table, op.h_table)
+
+
+# -- operator equivalences -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize('channels,kernel_size,size', [(10, 13, (9, 11)), (8, 11, (6, 5)), (12, 10, (7, 7)),
+                                                       (10, 7, (12, 4))])
+@pytest.mark.parametrize('impl', ['strip', 'shift'])
+def test_operator_matches_official_shift_add(channels, kernel_size, size, impl):
+    op = make_op(channels, kernel_size, impl=impl, num_edges=3)
+    x = torch.randn(2, channels, *size, dtype=torch.float64)
+    expected = official_forward(op, x, [c.weight for c in op.lk_convs], (op.bn_h, op.bn_v, op.bn_s))
+    assert rel_err(op(x), expected) <= 1e-12
+
+
+def test_operator_matches_official_shift_add_paper_padding():
+    op = make_op(10, 13, padding='paper')
+    x = torch.randn(2, 10, 8, 9, dtype=torch.float64)
+    expected = official_forward(op, x, [c.weight for c in op.lk_convs], (op.bn_h, op.bn_v, op.bn_s))
+    assert rel_err(op(x), expected) <= 1e-12
+    # the paper's padding drops the windows centred one pixel outside the image: not the code's operator
+    code = make_op(10, 13, padding='code')
+    code.load_state_dict(op.state_dict())
+    assert rel_err(code(x), expected) > 1e-3
+
+
+@pytest.mark.parametrize('kernel_size', [51, 49, 47, 13])  # the four stages' geometry (spec §2.2 table)
+def test_operator_matches_dense_strip_convolution(kernel_size):
+    op = make_op(6, kernel_size)
+    x = torch.randn(1, 6, 10, 12, dtype=torch.float64)
+    assert rel_err(op(x), dense_strip_forward(op, x)) <= 1e-12
+
+
+def test_strip_and_shift_impls_agree_in_training_incl_gradients():
+    ops = [make_op(10, 11, impl=impl).train() for impl in ('strip', 'shift')]
+    x = torch.randn(2, 10, 8, 8, dtype=torch.float64, requires_grad=True)
+    outs, grads = [], []
+    for op in ops:
+        out = op(x)
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum().backward()
+        outs.append(out)
+        grads.append([x.grad.clone()] + [c.weight.grad for c in op.lk_convs])
+        x.grad = None
+    assert rel_err(outs[1], outs[0]) <= 1e-12
+    for a, b in zip(*grads):
+        assert rel_err(b, a) <= 1e-12
+
+
+@pytest.mark.parametrize('padding,impl', [('code', 'strip'), ('code', 'shift'), ('paper', 'shift')])
+def test_operator_deploy_equivalence(padding, impl):
+    op = make_op(10, 13, padding=padding, impl=impl)
+    x = torch.randn(2, 10, 9, 7, dtype=torch.float64)
+    expected = op(x)
+    op.reparameterize()
+    op.reparameterize()  # idempotent
+    assert op.deploy and not hasattr(op, 'lk_convs') and not hasattr(op, 'bn_h')
+    assert rel_err(op(x), expected) <= 1e-10
+
+
+def test_operator_low_precision_and_determinism():
+    op = make_op(10, 13).float()
+    x = torch.randn(2, 10, 12, 12)
+    ref = op(x)
+    assert torch.equal(op(x), ref)
+    out = op.to(torch.bfloat16)(x.to(torch.bfloat16))
+    assert out.dtype == torch.bfloat16 and rel_err(out.float(), ref) < 2e-2
+
+
+def test_operator_count_macs_is_the_official_group_conv():
+    op = ShiftWiseConv(80, 51)  # SW-tiny stage 1 at 224: 56 x 56 map, conv on 58 x 58
+    macs = count_macs(nn.Sequential(op), inputs=torch.zeros(2, 80, 56, 56))
+    assert macs == 60 * 17 * 9 * 58 * 58
+    paper = ShiftWiseConv(80, 51, padding='paper')
+    assert count_macs(nn.Sequential(paper), inputs=torch.zeros(1, 80, 56, 56)) == 60 * 17 * 9 * 56 * 56
+
+
+# -- bad input ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(kernel_size=3), 'kernel_size .*larger than small_kernel=3, got 3'),
+    (dict(kernel_size=13, small_kernel=4), 'small_kernel must be an odd positive int, got 4'),
+    (dict(kernel_size=13.0), 'got 13.0'),
+    (dict(kernel_size=13, padding='same'), "unknown padding 'same'"),
+    (dict(kernel_size=13, impl='cuda'), "unknown impl 'cuda'"),
+    (dict(kernel_size=13, padding='paper', impl='strip'), "impl='strip' needs padding='code'"),
+    (dict(kernel_size=13, ghost_ratio=1.0), 'ghost_ratio must lie in \\[0, 1\\), got 1.0'),
+    (dict(kernel_size=13, num_edges=0), 'num_edges must be a positive int, got 0'),
+])
+def test_operator_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ShiftWiseConv(10, **kwargs)
+
+
+def test_operator_too_few_channels():
+    with pytest.raises(ValueError, match='channels=2 with ghost_ratio=0.23 leaves 0'):
+        ShiftWiseConv(2, 13)
+
+
+def test_backbone_bad_input():
+    with pytest.raises(KeyError, match="unknown arch 'base'"):
+        ShiftWise('base')
+    with pytest.raises(ValueError, match='kernel_sizes \\(51, 49, 47\\) must give one large kernel per stage'):
+        ShiftWise('tiny', kernel_sizes=(51, 49, 47))
+    with pytest.raises(ValueError, match='larger than small_kernel=3, got 2'):
+        ShiftWise(TINY_ARCH, kernel_sizes=(13, 11, 9, 2))
+
+
+# -- backbone --------------------------------------------------------------------------------------------------------
+def small_backbone(**kwargs):
+    torch.manual_seed(0)
+    model = ShiftWise(TINY_ARCH, kernel_sizes=TINY_KERNELS, **kwargs).double()
+    return randomize(model).eval()
+
+
+def test_backbone_deploy_equivalence_and_keys():
+    model = small_backbone(out_indices=(0, 1, 2, 3))
+    x = torch.randn(2, 3, 64, 48, dtype=torch.float64)
+    expected = model(x)
+    assert [o.shape[1:] for o in expected] == [(10, 16, 12), (12, 8, 6), (16, 4, 3), (20, 2, 2)]
+    model.switch_to_deploy()
+    for out, ref in zip(model(x), expected):
+        assert rel_err(out, ref) <= 1e-10
+    built = ShiftWise(TINY_ARCH, kernel_sizes=TINY_KERNELS, out_indices=(0, 1, 2, 3), deploy=True)
+    assert {k: v.shape for k, v in built.state_dict().items()} == \
+        {k: v.shape for k, v in model.state_dict().items()}
+    built.double().eval().load_state_dict(model.state_dict())
+    for out, ref in zip(built(x), expected):
+        assert rel_err(out, ref) <= 1e-10
+
+
+def test_backbone_classification_mode_and_training_step():
+    model = ShiftWise(TINY_ARCH, kernel_sizes=TINY_KERNELS, drop_path_rate=0.1, gap_before_final_norm=True,
+                      with_cp=True)
+    out = model(torch.randn(2, 3, 32, 32))
+    assert len(out) == 1 and out[0].shape == (2, 20)
+    out[0].sum().backward()
+    grads = [c.weight.grad for s in model.stages for b in s for c in b.mixer.lk_convs]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+# -- published sizes (Table 3; spec §2.8) ------------------------------------------------------------------------
+def classifier_sizes(arch):
+    with torch.device('meta'):
+        model = ShiftWise(arch, gap_before_final_norm=True)
+        head = nn.Linear(model.channels[-1], 1000)
+        deploy_model = ShiftWise(arch, gap_before_final_norm=True, deploy=True)
+    train = count_params(model) + count_params(head)
+    one_branch = sum(b.mixer.lk_convs[1].weight.numel() for s in model.stages for b in s)
+    deploy = count_params(deploy_model) + count_params(head)
+    macs = count_macs(nn.Sequential(deploy_model, _First(), head), inputs=torch.zeros(1, 3, 224, 224, device='meta'))
+    return train, train - one_branch, deploy, macs
+
+
+class _First(nn.Module):
+    def forward(self, outs):
+        return outs[-1]
+
+
+@pytest.mark.parametrize('arch,train_params,merged_params,macs', [
+    ('tiny', 31.79e6, 31.00e6, 5.02e9), ('small', 57.31e6, 55.99e6, 9.33e9)])
+def test_published_sizes(arch, train_params, merged_params, macs):
+    train, merged, deploy, measured_macs = classifier_sizes(arch)
+    assert train == pytest.approx(train_params, rel=1e-3)  # spec §2.8, two Rep branches
+    assert merged == pytest.approx(merged_params, rel=3e-3)  # the published convention (paper 31M / 56M)
+    assert deploy == pytest.approx(merged_params, rel=3e-3)  # our fully folded inference form
+    assert measured_macs == pytest.approx(macs, rel=3e-2)  # paper 5.0G / 9.4G
