@@ -159,8 +159,8 @@ def test_density_held_exactly(granularity, init):
     counts = {n: int(m.sum()) for n, m in hook.masks.items()}
     assert len(set(hook.densities().values())) > 1 or init == 'uniform'  # SNIP/ERK give per-layer densities
     start = {n: m.clone() for n, m in hook.masks.items()}
-    for _ in range(4):
-        _train(model, hook, opt, 2)
+    for i in range(8):
+        _train(model, hook, opt, 1, seed=i)
         # exactly the same number of active units per tensor after every update (count non-zeros of the mask)
         assert {n: int(m.sum()) for n, m in hook.masks.items()} == counts
         for name, p in hook.params.items():
@@ -210,31 +210,38 @@ def test_branch_groups_shared_init_and_sync():
 
 
 def test_amp_skipped_step_keeps_mask_invariant():
-    """A GradScaler step with inf gradients skips optimizer.step(): not counted, weights still masked; a finite
-    step is counted and re-masked (SLaK's AMP path never masks)."""
+    """mmengine's AmpOptimWrapper (its update_params / GradScaler code path, run on CPU) with gradient accumulation:
+    a step skipped for inf gradients is not counted and leaves the masked weights untouched; real steps are counted
+    and re-masked (SLaK's AMP path never masks)."""
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper
     torch.manual_seed(0)
     model = TwoBranchNet()
     opt = torch.optim.AdamW(model.parameters(), lr=0.05)
-    scaler = torch.amp.GradScaler('cpu', init_scale=2.0 ** 4)
-    hook = DynamicSparseHook(sparsity=0.5, init='uniform', update_interval=1, total_steps=10)
+    # AmpOptimWrapper asserts a GPU in __init__; build the same object by hand with a CPU GradScaler
+    wrapper = object.__new__(AmpOptimWrapper)
+    OptimWrapper.__init__(wrapper, optimizer=opt, accumulative_counts=2)
+    wrapper._scale_update_param, wrapper.cast_dtype = None, None
+    wrapper.loss_scaler = torch.amp.GradScaler('cpu', init_scale=2.0 ** 4)
+    wrapper.initialize_count_status(model, 0, 6)
+    hook = DynamicSparseHook(sparsity=0.5, init='uniform', update_interval=2, total_steps=10)
     hook.setup(model, [opt])
-    for i, poison in enumerate([False, True, False]):
+    poison = model.head.weight.register_hook(lambda g: g * float('inf') if state['poison'] else g)
+    state = dict(poison=False)
+    for i in range(6):
+        state['poison'] = i == 3                      # the second real step (iterations 1, 3, 5 step)
         x, y = _batch(i)
-        opt.zero_grad()
+        before = {n: p.detach().clone() for n, p in hook.params.items()}
         with torch.autocast('cpu', dtype=torch.bfloat16):
             loss = F.cross_entropy(model(x), y)
-        scaler.scale(loss).backward()
-        if poison:
-            model.head.weight.grad[0, 0] = float('inf')
-        before = {n: p.detach().clone() for n, p in hook.params.items()}
-        scaler.step(opt)
-        scaler.update()
+        wrapper.update_params(loss)
         hook.step()
         for name, p in hook.params.items():
             assert (p.detach()[~hook.masks[name]] == 0).all(), name
-            if poison:
-                assert torch.equal(p.detach(), before[name])
-    assert hook.num_steps == 2 and hook.num_updates == 2
+            if i % 2 == 0 or i == 3:                 # accumulation-only or skipped step: nothing moved
+                assert torch.equal(p.detach(), before[name]), (i, name)
+    poison.remove()
+    assert wrapper.loss_scaler.get_scale() < 2.0 ** 4   # the scaler did see the inf and back off
+    assert hook.num_steps == 2 and hook.num_updates == 1
 
 
 @pytest.mark.parametrize('ema_first', [False, True])
