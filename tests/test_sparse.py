@@ -282,10 +282,14 @@ def test_ema_independent_of_hook_order():
         hook.setup(model, [opt])
         ema = ExponentialMovingAverage(model, momentum=0.2)
         hook.attach_ema(ema)
-        _train(model, hook, opt, 9, ema=ema, ema_first=ema_first)
-        results.append({n: p.detach().clone() for n, p in ema.module.named_parameters()})
-    for name in results[0]:
-        assert torch.equal(results[0][name], results[1][name]), name
+        snapshots = []
+        for i in range(9):
+            _train(model, hook, opt, 1, seed=i, ema=ema, ema_first=ema_first)
+            snapshots.append({n: p.detach().clone() for n, p in ema.module.named_parameters()})
+        results.append(snapshots)
+    for i, (a, b) in enumerate(zip(*results)):
+        for name in a:
+            assert torch.equal(a[name], b[name]), (i, name)
 
 
 # ---------------------------------------------------------------------------------------------------------------
