@@ -68,6 +68,12 @@ def _check_block_args(family, kernel_size, expansion_ratio):
                          f'got {expansion_ratio!r}')
 
 
+def _check_norm_eval(family, norm_eval):
+    if norm_eval:
+        raise ValueError(f'{family}: norm_eval=True has no effect: there is no BatchNorm (every norm is a LayerNorm); '
+                         'use norm_eval=False')
+
+
 def _res_scale_values(family, value, num):
     """``res_scale_init_value`` (a number, None, or one entry per stage) as a tuple of ``num`` entries."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value,) * num
@@ -144,6 +150,7 @@ class ConvNeSt(LargeKernelBackbone):
         conv_impl (str): ``'auto'``, ``'native'`` or ``'igemm'`` for the depthwise convs (layers.lk_conv).
         with_cp (bool): activation checkpointing per block.
         deploy (bool): accepted for API uniformity; nothing to re-parameterise, the structure is the same.
+        norm_eval (bool): must stay False: there is no BatchNorm to keep in eval mode (True raises).
         Others: see ``LargeKernelBackbone`` (``layer_id`` is its ConvNeXt 4-stage mapping; the paper's ImageNet
         recipes use no layer decay).
     """
@@ -168,6 +175,7 @@ class ConvNeSt(LargeKernelBackbone):
             raise ValueError(f'ConvNeSt: depths {depths} and dims {dims} differ in length')
         _check_block_args('ConvNeSt', kernel_size, expansion_ratio)
         res_scales = _res_scale_values('ConvNeSt', res_scale_init_value, len(depths))
+        _check_norm_eval('ConvNeSt', norm_eval)
         super().__init__(len(depths), out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval,
                          deploy, init_cfg)
         self.depths, self.channels = depths, dims
@@ -223,6 +231,7 @@ class ConvNeStIsotropic(LargeKernelBackbone):
         _check_positive_ints('ConvNeStIsotropic', 'patch_size', (patch_size,))
         _check_block_args('ConvNeStIsotropic', kernel_size, expansion_ratio)
         (res_scale,) = _res_scale_values('ConvNeStIsotropic', res_scale_init_value, 1)
+        _check_norm_eval('ConvNeStIsotropic', norm_eval)
         super().__init__(depth, out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval, deploy,
                          init_cfg)
         self.depth, self.channels = depth, (dim,) * depth
