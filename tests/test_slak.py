@@ -1,0 +1,324 @@
+"""SLaK: published sizes (dense and at density 0.6), strip-kernel re-parameterisation, bad input, converter, configs."""
+import importlib.util
+
+import pytest
+import torch
+from torch import nn
+
+from largekernel.models.backbones.base import randomize_bn_stats
+from largekernel.models.backbones.slak import SLaK, SLaKConv
+from largekernel.models.converters.slak import convert_slak, describe
+from largekernel.utils import count_macs, count_params
+from largekernel.utils.sparsity import apply_random_masks, maskable_parameters, sparse_macs, sparse_param_count
+
+# published kernel sizes on tiny widths: the 51/49/47/13 strips exceed the 16/8/4/2 maps of a 64 input
+TINY = dict(depths=(1, 1, 2, 1), dims=(8, 16, 24, 32), width_factor=1.0)
+# (arch, dense params, dense MACs (spec §4.3 analytic, training form), paper params at 40% sparsity, paper FLOPs)
+PUBLISHED = [('T', 50.70e6, 8.70e9, 30, 5.0e9), ('S', 91.13e6, 16.60e9, 55, 9.8e9),
+             ('B', 157.95e6, 28.51e9, 95, 17.1e9)]
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Small float64 convolutions run fastest single-threaded on the shared 2-core CI machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+class Classifier(nn.Module):
+    """The official classification model: backbone -> GAP -> LN (our ``norm3``) -> Linear."""
+
+    def __init__(self, backbone, num_classes=1000):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(backbone.channels[-1], num_classes)
+
+    def forward(self, x):
+        return self.head(self.backbone(x)[-1])
+
+
+def meta_classifier(arch, **kwargs):
+    with torch.device('meta'):
+        return Classifier(SLaK(arch, gap_before_final_norm=True, **kwargs))
+
+
+def rel_err(a, b):
+    return ((a - b).norm() / b.norm()).item()
+
+
+def random_model(arch=TINY, seed=0, **kwargs):
+    """float64, eval mode, random BN statistics and non-trivial layer scales."""
+    torch.manual_seed(seed)
+    model = SLaK(arch, **kwargs).double()
+    randomize_bn_stats(model)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith('gamma'):
+                p.uniform_(0.5, 1.5)
+            elif 'large_kernel' in name and name.endswith('weight') and p.dim() == 4:
+                p.normal_(0, (1.0 / p[0].numel()) ** 0.5)
+    return model.eval()
+
+
+# -- published numbers (spec §4.3) -----------------------------------------------------------------------------------
+@pytest.mark.parametrize('arch,params,macs,paper_params,paper_macs', PUBLISHED)
+def test_params_and_macs_dense_and_sparse(arch, params, macs, paper_params, paper_macs):
+    model = meta_classifier(arch)
+    x = torch.zeros(1, 3, 224, 224, device='meta')
+    assert count_params(model) == pytest.approx(params, rel=3e-3)
+    assert count_macs(model, inputs=x) == pytest.approx(macs, rel=3e-3)
+    # the paper counts the non-zero weights (in M, rounded) and the MACs of the 40%-sparse models
+    assert round(sparse_param_count(model, density=0.6) / 1e6) == paper_params
+    # uniform density instead of the paper's SNIP densities: MACs within 5% (T: 5.22G vs 5.0G)
+    assert sparse_macs(model, density=0.6, inputs=x) == pytest.approx(paper_macs, rel=5e-2)
+
+
+def _masked_nonzero_count(arch):
+    torch.manual_seed(0)
+    model = Classifier(SLaK(arch, gap_before_final_norm=True))
+    with torch.no_grad():  # trained weights are non-zero; fresh biases / BN shifts are exactly 0
+        for p in model.parameters():
+            p[p == 0] = 0.01
+    assert count_params(model, nonzero=True) == count_params(model)
+    masks = apply_random_masks(model, density=0.6, seed=0)
+    assert set(masks) == {n for n, _ in maskable_parameters(model)}
+    return model, count_params(model, nonzero=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('arch,published', [('T', 30), ('S', 55), ('B', 95)])
+def test_random_masks_give_published_nonzeros(arch, published):
+    model, nonzero = _masked_nonzero_count(arch)
+    assert nonzero == sparse_param_count(model, density=0.6)
+    assert round(nonzero / 1e6) == published
+
+
+def test_sparsity_rule_and_masks():
+    model = Classifier(SLaK(TINY, gap_before_final_norm=True))
+    names = [n for n, _ in maskable_parameters(model)]
+    # every conv/linear weight (stem, downsampling, strips, small kernels, MLPs, head); no BN/LN/bias/layer scale
+    assert 'backbone.downsample_layers.0.0.weight' in names and 'backbone.downsample_layers.1.1.weight' in names
+    assert 'head.weight' in names and 'backbone.stages.0.0.large_kernel.small_conv.conv.weight' in names
+    assert not any(n.endswith(('bias', 'gamma')) or '.bn.' in n or 'norm' in n for n in names)
+    strips = [n for n, _ in maskable_parameters(model, only_strips=True)]
+    assert strips and all('large_kernel.LoRA' in n for n in strips) and len(strips) == 2 * sum(TINY['depths'])
+    with torch.no_grad():
+        for p in model.parameters():
+            p[p == 0] = 0.01
+    masks = apply_random_masks(model, density=0.6, seed=3)
+    assert count_params(model, nonzero=True) == sparse_param_count(model, density=0.6) < count_params(model)
+    for name, p in maskable_parameters(model):
+        assert int(masks[name].sum()) == round(0.6 * p.numel())
+        assert torch.equal(p != 0, masks[name])
+    again = apply_random_masks(Classifier(SLaK(TINY, gap_before_final_norm=True)), density=0.6, seed=3)
+    assert all(torch.equal(masks[n], again[n]) for n in masks)
+    with pytest.raises(ValueError, match='density must lie in'):
+        sparse_param_count(model, density=1.5)
+
+
+def test_meta_counting_equals_real_counting():
+    with torch.device('meta'):
+        meta = Classifier(SLaK(TINY, gap_before_final_norm=True))
+    real = Classifier(SLaK(TINY, gap_before_final_norm=True))
+    x = (1, 3, 64, 64)
+    assert count_params(meta) == count_params(real)
+    assert count_macs(meta, inputs=torch.zeros(x, device='meta')) == count_macs(real, x)
+    assert sparse_macs(meta, inputs=torch.zeros(x, device='meta')) == sparse_macs(real, input_shape=x)
+
+
+# -- architecture ---------------------------------------------------------------------------------------------------
+def test_architecture_of_slak_t():
+    with torch.device('meta'):
+        model = SLaK('T', drop_path_rate=0.1)
+    assert model.channels == (124, 249, 499, 998) and [len(s) for s in model.stages] == [3, 3, 9, 3]
+    for stage, k in zip(model.stages, (51, 49, 47, 13)):
+        lk = stage[0].large_kernel
+        assert lk.LoRA1.conv.kernel_size == (k, 5) and lk.LoRA1.conv.padding == (k // 2, 2)
+        assert lk.LoRA2.conv.kernel_size == (5, k) and lk.LoRA2.conv.padding == (2, k // 2)
+        assert lk.small_conv.conv.kernel_size == (5, 5) and lk.LoRA1.conv.groups == lk.LoRA1.conv.in_channels
+    assert model.downsample_layers[0][0].kernel_size == (4, 4) and model.downsample_layers[1][1].stride == (2, 2)
+    rates = [m.drop_prob for m in model.modules() if hasattr(m, 'drop_prob')]
+    assert len(rates) == 17 and rates[-1] == pytest.approx(0.1)  # linear over 18 blocks, the first one 0
+    with torch.device('meta'):
+        assert SLaK('b').channels == (166, 332, 665, 1331)
+
+
+def test_forward_and_training_options():
+    model = SLaK(TINY, out_indices=(0, 1, 2, 3), drop_path_rate=0.2)
+    outs = model(torch.randn(2, 3, 64, 64))
+    assert [tuple(o.shape) for o in outs] == [(2, 8, 16, 16), (2, 16, 8, 8), (2, 24, 4, 4), (2, 32, 2, 2)]
+    cls = SLaK(TINY, gap_before_final_norm=True)
+    assert cls(torch.randn(2, 3, 64, 64))[0].shape == (2, 32)
+    # with_cp: same outputs and gradients
+    torch.manual_seed(0)
+    small = dict(kernel_sizes=(7, 7, 5, 5), small_kernel=3)
+    a = SLaK(TINY, **small).double()
+    b = SLaK(TINY, with_cp=True, **small).double()
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(2, 3, 64, 64, dtype=torch.float64, requires_grad=True)
+    ya, yb = a(x)[0], b(x)[0]
+    assert torch.allclose(ya, yb)
+    ya.sum().backward()
+    yb.sum().backward()
+    assert torch.allclose(a.stages[1][0].large_kernel.LoRA2.conv.weight.grad,
+                          b.stages[1][0].large_kernel.LoRA2.conv.weight.grad)
+    frozen = SLaK(TINY, frozen_stages=2, norm_eval=True).train()
+    assert not any(p.requires_grad for p in frozen.stages[1].parameters())
+    assert all(p.requires_grad for p in frozen.stages[2].parameters())
+    assert not frozen.stages[3][0].large_kernel.LoRA1.bn.training
+
+
+# -- re-parameterisation ----------------------------------------------------------------------------------------------
+def test_kernel_module_merge_alone():
+    torch.manual_seed(0)
+    module = SLaKConv(6, 11, 3).double()
+    randomize_bn_stats(module)
+    module.eval()
+    x = torch.randn(2, 6, 9, 13, dtype=torch.float64)
+    y = module(x)
+    module.reparameterize()
+    assert module.small_conv is None and module.LoRA2.bias is None
+    assert module.LoRA1.kernel_size == (11, 3) and module.LoRA2.kernel_size == (3, 11)
+    assert rel_err(module(x), y) <= 1e-12
+
+
+@pytest.mark.parametrize('kwargs', [dict(), dict(kernel_sizes=(9, 7, 5, 3), small_kernel=1),
+                                    dict(kernel_sizes=(7, 7, 5, 5), small_kernel=3, layer_scale_init_value=None)])
+def test_deploy_equivalence(kwargs):
+    model = random_model(TINY, out_indices=(0, 1, 2, 3), drop_path_rate=0.3, **kwargs)
+    x = torch.randn(2, 3, 64, 64, dtype=torch.float64)
+    expected = model(x)
+    model.switch_to_deploy()
+    for got, ref in zip(model(x), expected):
+        assert rel_err(got, ref) <= 1e-10
+    # two strip convolutions per block, nothing else
+    convs = [m for m in model.stages.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 2 * sum(TINY['depths']) and not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    built = SLaK(TINY, out_indices=(0, 1, 2, 3), deploy=True, **kwargs).state_dict()
+    switched = model.state_dict()
+    assert list(built) == list(switched) and all(built[k].shape == switched[k].shape for k in built)
+    model.switch_to_deploy()  # idempotent
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in switched.items())
+
+
+@pytest.mark.slow
+def test_deploy_equivalence_slak_t():
+    model = random_model('T', drop_path_rate=0.1, gap_before_final_norm=True)
+    x = torch.randn(1, 3, 224, 224, dtype=torch.float64)
+    expected = model(x)[0]
+    assert rel_err(model.switch_to_deploy()(x)[0], expected) <= 1e-10
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(kernel_sizes=(51, 48, 47, 13)), r'positive odd integers.*\[48\]'),
+    (dict(small_kernel=4), r'positive odd integers.*\[4\]'),
+    (dict(kernel_sizes=(51, 49, 47, 5)), r'must exceed small_kernel=5.*\[5\]'),
+    (dict(kernel_sizes=(51, 49, 47)), 'one large kernel per stage'),
+    (dict(small_kernel=0), 'positive odd integers'),
+])
+def test_bad_kernel_sizes(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SLaK(TINY, **kwargs)
+
+
+def test_bad_arch():
+    with pytest.raises(KeyError, match=r"unknown arch 'L'"):
+        SLaK('L')
+    with pytest.raises(KeyError, match=r"unknown keys \['kernel'\]"):
+        SLaK(dict(TINY, kernel=3))
+    with pytest.raises(ValueError, match='differ in length'):
+        SLaK(dict(TINY, depths=(1, 1, 1)))
+    with pytest.raises(ValueError, match='width_factor must be positive'):
+        SLaK(dict(TINY, width_factor=0))
+    assert SLaK(dict(TINY, width_factor=1.5)).channels == (12, 24, 36, 48)
+
+
+# -- converter ------------------------------------------------------------------------------------------------------
+def classifier_state(backbone, num_classes=10):
+    """An mmpretrain ImageClassifier state dict for ``backbone`` (LinearClsHead: ``head.fc``)."""
+    state = {'backbone.' + k: v for k, v in backbone.state_dict().items()}
+    torch.manual_seed(1)
+    state['head.fc.weight'] = torch.randn(num_classes, backbone.channels[-1], dtype=torch.float64)
+    state['head.fc.bias'] = torch.randn(num_classes, dtype=torch.float64)
+    return state
+
+
+def to_official(state):
+    """Inverse of the converter's mapping (official models/SLaK.py names, spec §4.1-4.2)."""
+    out = {}
+    for k, v in state.items():
+        if k.startswith('head.fc.'):
+            out['head.' + k[8:]] = v
+        elif k.startswith('backbone.norm3.'):
+            out['norm.' + k[15:]] = v
+        else:
+            out[k[len('backbone.'):]] = v
+    return out
+
+
+def test_convert_official_round_trip_and_deploy():
+    model = random_model(TINY, gap_before_final_norm=True)
+    apply_random_masks(model, density=0.6, seed=0)  # official checkpoints are sparse
+    ours = classifier_state(model)
+    official = to_official(ours)
+    assert 'stages.0.0.large_kernel.LoRA1.bn.running_var' in official and 'norm.weight' in official
+    for wrapped in (official, {'model': official, 'epoch': 3}, {'model': {'module.' + k: v for k, v in
+                                                                          official.items()}}):
+        converted = convert_slak(wrapped)
+        assert list(converted) == list(ours) and all(torch.equal(converted[k], ours[k]) for k in ours)
+    # the EMA weights, and the Decom1/Decom2 naming of some snapshots of the official file
+    ema = {k: v + 1 if v.is_floating_point() else v for k, v in official.items()}
+    assert torch.equal(convert_slak({'model': official, 'model_ema': ema}, ema=True)['head.fc.bias'],
+                       ours['head.fc.bias'] + 1)
+    decom = {k.replace('LoRA', 'Decom'): v for k, v in official.items()}
+    assert set(convert_slak(decom)) == set(ours)
+    info = describe(ours)
+    assert info == dict(depths=[1, 1, 2, 1], channels=[8, 16, 24, 32], kernel_sizes=[51, 49, 47, 13], small_kernel=5,
+                        form='training', strip_density=pytest.approx(0.6, abs=1e-3))
+    # deploy conversion == switch_to_deploy() of the loaded model
+    deployed = convert_slak(official, deploy=True)
+    model.switch_to_deploy()
+    reference = {'backbone.' + k: v for k, v in model.state_dict().items()}
+    assert set(deployed) - {'head.fc.weight', 'head.fc.bias'} == set(reference)
+    assert all(rel_err(deployed[k], v) <= 1e-12 for k, v in reference.items() if v.is_floating_point()
+               and v.norm() > 0)
+    assert describe(deployed)['form'] == 'deploy'
+
+
+def test_converter_errors():
+    official = to_official(classifier_state(SLaK(TINY).double()))
+    with pytest.raises(ValueError, match=r"2 keys are not part of an official SLaK checkpoint: \['mask.a', 'pos'\]"):
+        convert_slak(dict(official, **{'mask.a': torch.zeros(1), 'pos': torch.zeros(1)}))
+    with pytest.raises(ValueError, match='Decom=False ablation'):
+        convert_slak(dict(official, **{'stages.0.0.large_kernel.lkb_origin.conv.weight': torch.zeros(1)}))
+    with pytest.raises(ValueError, match='no "stages'):
+        convert_slak({'head.weight': torch.zeros(1)})
+    with pytest.raises(KeyError, match='no "model_ema" entry'):
+        convert_slak({'model': official}, ema=True)
+    with pytest.raises(ValueError, match='both map to'):
+        convert_slak(dict(official, **{'stages.0.0.large_kernel.Decom1.conv.weight': torch.zeros(1)}))
+
+
+def test_converter_cli_and_pretrained_loading(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location('cli', 'tools/model_converters/slak_to_largekernel.py')
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    model = random_model(TINY, gap_before_final_norm=True)
+    src = tmp_path / 'official.pth'
+    torch.save({'model': to_official(classifier_state(model)), 'epoch': 299}, src)
+    for extra, form in (([], 'training'), (['--deploy'], 'deploy')):
+        dst = tmp_path / f'{form}.pth'
+        cli.main([str(src), str(dst)] + extra)
+        assert f'{form} form' in capsys.readouterr().out
+        loaded = SLaK(TINY, gap_before_final_norm=True, deploy=form == 'deploy',
+                      init_cfg=dict(type='Pretrained', checkpoint=str(dst), prefix='backbone.')).double()
+        loaded.init_weights()
+        x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
+        assert rel_err(loaded.eval()(x)[0], model(x)[0]) <= 1e-10
+    wrong = SLaK(TINY, kernel_sizes=(9, 7, 7, 13), init_cfg=dict(type='Pretrained', checkpoint=str(src.parent /
+                                                                                                   'training.pth'),
+                                                                 prefix='backbone.'))
+    with pytest.raises(RuntimeError, match='shape mismatches'):
+        wrong.init_weights()
