@@ -1,0 +1,378 @@
+"""RepLKNet: published sizes, re-parameterisation, layer decay groups, converter, mmpretrain peer check, configs."""
+import re
+
+import pytest
+import torch
+from torch import nn
+
+from largekernel.models.backbones.base import load_state_dict_checked, randomize_bn_stats
+from largekernel.models.backbones.replknet import ConvBNAct, ReparamLargeKernelConv, RepLKNet
+from largekernel.models.converters.replknet import convert_replknet, describe, detect_layout, map_key
+from largekernel.utils import count_macs, count_params
+
+SMALL = dict(large_kernel_sizes=(9, 7, 7, 5), layers=(1, 1, 3, 1), channels=(8, 16, 24, 32), small_kernel=3)
+SMALL_XL = dict(SMALL, small_kernel=None, dw_ratio=1.5)  # XL-style: no small kernel, inverted bottleneck
+
+
+class Classifier(nn.Module):
+    """The official classification model: backbone (with the head BN as out norm) -> GAP -> Linear."""
+
+    def __init__(self, backbone, num_classes=1000):
+        super().__init__()
+        self.backbone = backbone
+        self.fc = nn.Linear(backbone.channels[-1], num_classes)
+
+    def forward(self, x):
+        return self.fc(self.backbone(x)[-1].mean((2, 3)))
+
+
+@pytest.fixture(autouse=True, scope='module')
+def single_thread():
+    """Small CPU convolutions run many times faster with one thread on the shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def rel_err(a, b):
+    return ((a - b).norm() / b.norm()).item()
+
+
+def random_model(arch, seed=0, dtype=torch.float64, **kwargs):
+    torch.manual_seed(seed)
+    model = RepLKNet(arch, **kwargs).to(dtype)
+    randomize_bn_stats(model)
+    with torch.no_grad():  # non-trivial conv weights at every scale
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.normal_(0, (2.0 / m.weight[0].numel()) ** 0.5)
+    return model.eval()
+
+
+# -- published numbers (spec §2.8/§2.9; README / mmpretrain) -------------------------------------------------------
+@pytest.mark.parametrize('arch,published', [('31B', 79.86e6), ('31L', 172.67e6), ('XL', 335.44e6)])
+def test_params_match_published(arch, published):
+    with torch.device('meta'):
+        model = Classifier(RepLKNet(arch))
+    assert count_params(model) == pytest.approx(published, rel=3e-3)
+
+
+@pytest.mark.parametrize('arch,res,published', [('31B', 224, 15.35e9), ('31B', 384, 45.12e9),
+                                                ('31L', 384, 95.99e9), ('XL', 320, 128.73e9)])
+def test_deploy_macs_match_published(arch, res, published):
+    with torch.device('meta'):
+        model = Classifier(RepLKNet(arch, deploy=True))
+    macs = count_macs(model, inputs=torch.zeros(1, 3, res, res, device='meta'))
+    assert macs == pytest.approx(published, rel=2e-2)
+
+
+def test_meta_counting_equals_real_counting():
+    """The published-number tests count on the meta device; it must give exactly what a real forward gives."""
+    with torch.device('meta'):
+        meta = Classifier(RepLKNet(SMALL, deploy=True))
+    real = Classifier(RepLKNet(SMALL, deploy=True))
+    assert count_params(meta) == count_params(real)
+    assert count_macs(meta, inputs=torch.zeros(1, 3, 96, 96, device='meta')) == count_macs(real, (1, 3, 96, 96))
+
+
+def test_architecture_of_31b():
+    with torch.device('meta'):
+        model = RepLKNet('31B', drop_path_rate=0.3)
+        xl = RepLKNet('XL', deploy=True)
+    assert len(model.stages[2]) == 36 and len(model.downsample_layers) == 4
+    block = model.stages[0][0]
+    assert block.large_kernel.lkb_origin.conv.kernel_size == (31, 31)
+    assert block.large_kernel.small_conv.conv.kernel_size == (5, 5)
+    assert model.stages[3][0].large_kernel.lkb_origin.conv.kernel_size == (13, 13)
+    # a RepLK block and its ConvFFN share one rate, linear over the 24 pairs up to drop_path_rate
+    rates = [m.drop_prob for m in model.modules() if hasattr(m, 'drop_prob')]
+    assert len(rates) == 2 * 23 and rates[0] == rates[1] and rates[-1] == pytest.approx(0.3)
+    assert isinstance(model.norm3, nn.BatchNorm2d)
+    assert xl.stages[0][0].large_kernel.lkb_reparam.weight.shape == (384, 1, 27, 27)
+
+
+def test_forward_outputs():
+    model = RepLKNet(SMALL, out_indices=(0, 1, 2, 3), out_norms=False).eval()
+    outs = model(torch.randn(2, 3, 64, 64))
+    assert [tuple(o.shape) for o in outs] == [(2, 8, 16, 16), (2, 16, 8, 8), (2, 24, 4, 4), (2, 32, 2, 2)]
+    assert not any(n.startswith('norm') for n, _ in model.named_children())
+
+
+# -- re-parameterisation ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize('arch', [SMALL, SMALL_XL])
+def test_deploy_equivalence(arch):
+    model = random_model(arch, out_indices=(0, 1, 2, 3))
+    x = torch.randn(2, 3, 64, 64, dtype=torch.float64)
+    with torch.no_grad():
+        before = model(x)
+        model.switch_to_deploy()
+        after = model(x)
+        model.switch_to_deploy()  # idempotent
+        again = model(x)
+    for a, b, c in zip(before, after, again):
+        assert rel_err(b, a) <= 1e-10 and torch.equal(b, c)
+    assert not any(isinstance(m, nn.BatchNorm2d) for n, m in model.named_modules()
+                   if not re.search(r'(prelkb_bn|preffn_bn|^norm\d)$', n))
+    deployed = RepLKNet(arch, deploy=True, out_indices=(0, 1, 2, 3))
+    assert {k: v.shape for k, v in deployed.state_dict().items()} == \
+        {k: v.shape for k, v in model.state_dict().items()}
+
+
+def test_large_kernel_merge_alone():
+    torch.manual_seed(0)
+    conv = ReparamLargeKernelConv(6, 11, 5).double()
+    randomize_bn_stats(conv)
+    conv.eval()
+    x = torch.randn(2, 6, 20, 20, dtype=torch.float64)
+    with torch.no_grad():
+        ref = conv(x)
+        conv.reparameterize()
+        assert set(dict(conv.named_children())) == {'lkb_reparam'}
+        assert rel_err(conv(x), ref) <= 1e-10
+
+
+@pytest.mark.slow
+def test_deploy_equivalence_31b():
+    model = random_model('31B')
+    x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
+    with torch.no_grad():
+        before = model(x)[0]
+        after = model.switch_to_deploy()(x)[0]
+    assert rel_err(after, before) <= 1e-10
+
+
+def test_with_cp_and_frozen_stages():
+    torch.manual_seed(0)
+    a = RepLKNet(SMALL, drop_path_rate=0.0)
+    b = RepLKNet(SMALL, drop_path_rate=0.0, with_cp=True)
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(2, 3, 32, 32, requires_grad=True)
+    ga = torch.autograd.grad(a(x)[0].sum(), x)[0]
+    gb = torch.autograd.grad(b(x)[0].sum(), x)[0]
+    assert torch.allclose(ga, gb, atol=1e-5)
+    frozen = RepLKNet(SMALL, frozen_stages=2).train()
+    assert not any(p.requires_grad for p in frozen.downsample_layers[1].parameters())
+    assert not frozen.stages[1][0].prelkb_bn.training and frozen.stages[2][0].prelkb_bn.training
+    assert all(p.requires_grad for p in frozen.downsample_layers[2].parameters())
+
+
+# -- layer-wise LR decay groups (official get_num_layer_for_replknet; spec §2.6) -----------------------------------
+def official_group(name):
+    """The official 14-group rule on official parameter names, as stated in spec §2.6."""
+    parts = name.split('.')
+    if parts[0] == 'stem':
+        return 0
+    if parts[0] == 'transitions':
+        return {0: 1, 1: 2, 2: 11}[int(parts[1])]
+    if parts[0] == 'stages':
+        stage, block = int(parts[1]), int(parts[3])
+        return {0: 1, 1: 2, 3: 12}.get(stage, 3 + block // 4)
+    return 13
+
+
+def to_official(state):
+    """Our classifier keys -> the official layout (spec §2.5); the inverse of the converter, written independently."""
+    out = {}
+    for key, value in state.items():
+        key = key.replace('backbone.', '', 1)
+        if key.startswith('downsample_layers.0.'):
+            key = 'stem.' + key[len('downsample_layers.0.'):]
+        elif key.startswith('downsample_layers.'):
+            i = int(key.split('.')[1])
+            key = f'transitions.{i - 1}.' + key.split('.', 2)[2]
+        elif key.startswith('stages.'):
+            _, i, rest = key.split('.', 2)
+            key = f'stages.{i}.blocks.{rest}'
+        elif key.startswith('norm3.'):
+            key = 'norm.' + key[len('norm3.'):]
+        elif key.startswith('norm'):
+            key = f'stages.{key[4]}.norm.' + key.split('.', 1)[1]
+        elif key.startswith('head.fc.'):
+            key = 'head.' + key[len('head.fc.'):]
+        out[key] = value
+    return out
+
+
+def classifier_state(model, num_classes=10):
+    torch.manual_seed(1)
+    head = nn.Linear(model.channels[-1], num_classes).to(next(model.parameters()).dtype)
+    state = {'backbone.' + k: v for k, v in model.state_dict().items()}
+    state.update({'head.fc.' + k: v for k, v in head.state_dict().items()})
+    return state
+
+
+def test_layer_id_matches_official_groups():
+    with torch.device('meta'):
+        model = Classifier(RepLKNet('31B'))
+    state = classifier_state(model.backbone)
+    converted = convert_replknet(to_official(state), layout='official')
+    assert set(converted) == set(state)
+    groups = set()
+    for official_name in to_official(state):
+        ours = map_key(official_name, 'official', 4)
+        gid = model.backbone.layer_id(ours[len('backbone.'):], 12) if ours.startswith('backbone.') else 13
+        assert gid == official_group(official_name), official_name
+        groups.add(gid)
+    assert groups == set(range(14))
+    # num_layers=4: stage-wise decay (the XL fine-tuning recipe)
+    lid = model.backbone.layer_id
+    assert [lid(n, 4) for n in ('downsample_layers.0.0.conv.weight', 'stages.0.1.pw1.conv.weight',
+                                'downsample_layers.2.0.conv.weight', 'stages.2.35.pw2.bn.weight',
+                                'downsample_layers.3.1.bn.bias', 'stages.3.0.prelkb_bn.weight', 'norm3.weight')] == \
+        [0, 1, 2, 3, 3, 4, 5]
+
+
+# -- bad input ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize('arch,match', [
+    (dict(SMALL, large_kernel_sizes=(9, 8, 7, 5)), 'large kernel size 8'),
+    (dict(SMALL, small_kernel=11), 'small kernel 11 is larger than the large kernel 9'),
+    (dict(SMALL, small_kernel=4), 'small kernel size 4'),
+    (dict(SMALL, large_kernel_sizes=(9, 7, 7)), 'one entry per stage'),
+])
+def test_bad_kernel_sizes(arch, match):
+    with pytest.raises(ValueError, match=match):
+        RepLKNet(arch)
+
+
+def test_bad_arch_and_head():
+    with pytest.raises(KeyError, match="unknown arch '31X'"):
+        RepLKNet('31X')
+    with pytest.raises(KeyError, match='missing keys'):
+        RepLKNet(dict(layers=(1,), channels=(8,), large_kernel_sizes=(5,)))
+    with pytest.raises(ValueError, match='GlobalAveragePooling'):
+        RepLKNet(SMALL, gap_before_final_norm=True)
+    with torch.device('meta'):
+        assert RepLKNet('31b').channels == (128, 256, 512, 1024)  # names are case-insensitive
+
+
+# -- converter ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize('arch', [SMALL, SMALL_XL])
+def test_convert_official_training_and_deploy(arch):
+    src = random_model(arch)
+    official = to_official(classifier_state(src))
+    for key in ('stem.0.conv.weight', 'stages.0.blocks.0.prelkb_bn.running_var', 'stages.2.blocks.5.pw2.bn.bias',
+                'transitions.2.1.conv.weight', 'norm.weight', 'head.weight'):
+        assert key in official
+    assert ('stages.0.blocks.0.large_kernel.small_conv.conv.weight' in official) == (arch['small_kernel'] is not None)
+    x = torch.randn(2, 3, 48, 48, dtype=torch.float64)
+    with torch.no_grad():
+        ref = src(x)[0]
+    converted = convert_replknet({'model': official})
+    assert describe(converted) == dict(layers=[1, 1, 3, 1], channels=[8, 16, 24, 32], large_kernel_sizes=[9, 7, 7, 5],
+                                       small_kernel=arch['small_kernel'], dw_ratio=arch.get('dw_ratio', 1),
+                                       form='training')
+    dst = RepLKNet(arch).double().eval()
+    load_state_dict_checked(dst, {k[9:]: v for k, v in converted.items() if k.startswith('backbone.')})
+    with torch.no_grad():
+        assert torch.equal(dst(x)[0], ref)
+    # official deploy form (small_kernel_merged=True: lkb_reparam, conv-BN units kept) -> our deploy form
+    merged = random_model(arch)
+    for m in merged.modules():
+        if isinstance(m, ReparamLargeKernelConv):
+            m.reparameterize()
+    official_deploy = to_official(classifier_state(merged))
+    assert any('lkb_reparam' in k for k in official_deploy) and any('pw1.bn' in k for k in official_deploy)
+    # official deep_fuse_BN() without merging: every conv-BN unit (lkb_origin, small_conv included) folded
+    deep_fused = random_model(arch)
+    for m in deep_fused.modules():
+        if isinstance(m, ConvBNAct):
+            m.reparameterize()
+    official_fused = to_official(classifier_state(deep_fused))
+    assert 'stages.0.blocks.0.large_kernel.lkb_origin.conv.bias' in official_fused
+    for converted in (convert_replknet(official_deploy), convert_replknet(official, deploy=True),
+                      convert_replknet(official_fused)):
+        dst = RepLKNet(arch, deploy=True).double().eval()
+        load_state_dict_checked(dst, {k[9:]: v for k, v in converted.items() if k.startswith('backbone.')})
+        with torch.no_grad():
+            assert rel_err(dst(x)[0], ref) <= 1e-10
+
+
+def test_converter_errors(tmp_path):
+    official = to_official(classifier_state(RepLKNet(SMALL)))
+    with pytest.raises(ValueError, match=r"2 keys .*\['stages.0.blocks.0.extra.weight', 'pos_embed'\]"):
+        convert_replknet(dict(official, **{'stages.0.blocks.0.extra.weight': torch.zeros(1),
+                                           'pos_embed': torch.zeros(1)}))
+    uni = {'downsample_layers.0.0.weight': torch.zeros(1), 'stages.0.0.dwconv.lk_origin.weight': torch.zeros(1)}
+    with pytest.raises(ValueError, match='not a RepLKNet checkpoint'):
+        convert_replknet(uni)
+    with pytest.raises(ValueError, match="unknown RepLKNet checkpoint layout 'timm'"):
+        convert_replknet(official, layout='timm')
+    assert detect_layout({'backbone.' + k: v for k, v in official.items()}) == 'mmpretrain'
+
+
+def test_checkpoint_of_another_arch_is_refused(tmp_path):
+    converted = convert_replknet(to_official(classifier_state(RepLKNet(SMALL))))
+    path = tmp_path / 'small.pth'
+    torch.save({'state_dict': converted}, path)
+    other = RepLKNet(dict(SMALL, channels=(8, 16, 32, 32)),
+                     init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    expected = r"shape mismatches \(\d+\): \['downsample_layers.2.0.conv.weight: checkpoint \(24, 16, 1, 1\) vs model"
+    with pytest.raises(RuntimeError, match=expected):
+        other.init_weights()
+    deployed = RepLKNet(SMALL, deploy=True, init_cfg=dict(type='Pretrained', checkpoint=str(path),
+                                                          prefix='backbone.'))
+    with pytest.raises(RuntimeError, match='deploy'):
+        deployed.init_weights()
+    same = RepLKNet(SMALL, init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    same.init_weights()
+    assert torch.equal(same.norm3.running_var, converted['backbone.norm3.running_var'])
+
+
+def test_converter_cli(tmp_path, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('cli', 'tools/model_converters/replknet_to_largekernel.py')
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    src = tmp_path / 'official.pth'
+    torch.save({'model': to_official(classifier_state(RepLKNet(SMALL_XL)))}, src)
+    cli.main([str(src), str(tmp_path / 'out.pth'), '--deploy'])
+    assert 'deploy form' in capsys.readouterr().out
+    state = torch.load(tmp_path / 'out.pth', weights_only=False)['state_dict']
+    RepLKNet(SMALL_XL, deploy=True).load_state_dict({k[9:]: v for k, v in state.items() if k[:9] == 'backbone.'})
+
+
+# -- peer check against mmpretrain's own RepLKNet ------------------------------------------------------------------
+def _mmpretrain_model(arch):
+    pytest.importorskip('mmcv')
+    mmpretrain_backbones = pytest.importorskip('mmpretrain.models.backbones')
+    torch.manual_seed(0)
+    model = mmpretrain_backbones.RepLKNet(arch, drop_path_rate=0.1).double()
+    randomize_bn_stats(model)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.normal_(0, (2.0 / m.weight[0].numel()) ** 0.5)
+    return model.eval()
+
+
+def _check_against_mmpretrain(arch, ours_arch, res):
+    peer = _mmpretrain_model(arch)
+    x = torch.randn(2, 3, res, res, dtype=torch.float64)
+    with torch.no_grad():
+        ref = peer(x)[0]
+    state = {'backbone.' + k: v for k, v in peer.state_dict().items()}
+    state.update({'head.fc.weight': torch.zeros(5, peer.arch['channels'][-1], dtype=torch.float64),
+                  'head.fc.bias': torch.zeros(5, dtype=torch.float64)})
+    ours = RepLKNet(ours_arch).double().eval()
+    load_state_dict_checked(ours, {k[9:]: v for k, v in convert_replknet(state).items() if k[:9] == 'backbone.'})
+    with torch.no_grad():
+        assert rel_err(ours(x)[0], ref) <= 1e-12
+    peer.switch_to_deploy()
+    deploy_state = {'backbone.' + k: v for k, v in peer.state_dict().items()}
+    ours = RepLKNet(ours_arch, deploy=True).double().eval()
+    load_state_dict_checked(ours, {k[9:]: v for k, v in convert_replknet(deploy_state).items()
+                                   if k[:9] == 'backbone.'})
+    with torch.no_grad():
+        assert rel_err(peer(x)[0], ref) <= 1e-10
+        assert rel_err(ours(x)[0], ref) <= 1e-10
+
+
+@pytest.mark.parametrize('arch', [SMALL, SMALL_XL])
+def test_matches_mmpretrain_replknet(arch):
+    _check_against_mmpretrain(dict(arch, dw_ratio=arch.get('dw_ratio', 1)), arch, 64)
+
+
+@pytest.mark.slow
+def test_matches_mmpretrain_replknet_31b():
+    _check_against_mmpretrain('31B', '31B', 96)
