@@ -437,3 +437,45 @@ def test_runner_real_data_ema_checkpoint_resume(tmp_path):
     for name, m in hook.masks.items():
         assert torch.equal(hook3.masks[name], m)
     assert torch.equal(hook3.generator.get_state(), ckpt['sparse_state']['generator'])
+
+    # load_from without resume (e.g. continuing sparse training from a sparse checkpoint): masks are adopted,
+    # counters start again
+    runner4 = _tiny_runner(tmp_path / 'load', 'sparse_d', 1, cfg, load_from=ckpt_path)
+    runner4.train()
+    hook4 = _sparse_hook(runner4)
+    assert hook4.num_steps == 1 and hook4.num_updates == 0
+    for name, m in hook.masks.items():
+        assert torch.equal(hook4.masks[name], m)
+
+
+def test_fix_masks_and_checkpoint_validation():
+    torch.manual_seed(0)
+    model = TwoBranchNet()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    hook = DynamicSparseHook(sparsity=0.5, init='uniform', update_interval=1, fix_masks=True)
+    hook.setup(model, [opt])
+    start = {n: m.clone() for n, m in hook.masks.items()}
+    _train(model, hook, opt, 3)
+    assert hook.num_updates == 0 and all(torch.equal(start[n], hook.masks[n]) for n in start)
+    assert all((p.detach()[~hook.masks[n]] == 0).all() for n, p in hook.params.items())
+    # saved masks must fit the model and the granularity
+    other = DynamicSparseHook(sparsity=0.5, init='uniform', total_steps=5)
+    with pytest.raises(KeyError, match='nope.weight'):
+        other.load_masks(TwoBranchNet(), {'nope.weight': torch.ones(3, dtype=torch.bool)})
+    with pytest.raises(ValueError, match='head.weight'):
+        other.load_masks(TwoBranchNet(), {'head.weight': torch.ones(10, dtype=torch.bool)})
+    with pytest.raises(ValueError, match="'filter'-level"):
+        other.load_masks(TwoBranchNet(), start, dict(hook.state_dict(), granularity='filter'))
+
+
+def test_masks_from_weights_resume():
+    """SLaK's ``--sparse_init resume``: a checkpoint without masks gives masks = non-zeros of the weights."""
+    torch.manual_seed(0)
+    model = TwoBranchNet()
+    first = DynamicSparseHook(sparsity=0.3, init='erk', total_steps=5, seed=4)
+    first.setup(model)
+    hook = DynamicSparseHook(sparsity=0.3, init='erk', total_steps=5)
+    hook.masks_from_weights(model)
+    assert hook.masks.keys() == first.masks.keys()
+    for name, m in first.masks.items():
+        assert torch.equal(hook.masks[name], m)

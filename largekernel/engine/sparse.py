@@ -20,7 +20,8 @@ Options (all keyword arguments of the hook)
                        density = its kept fraction), ``'uniform'`` (every tensor at ``density``), ``'erk'``
                        (Erdos-Renyi-Kernel: density proportional to ``sum(shape) / prod(shape)``, scaled to the global
                        budget, tensors that would exceed 1 made dense). SNIP only decides the *ratios*: the initial
-                       masks are random at those densities, as in both papers. The SNIP loss is the model's own
+                       masks are random at those densities, as in both papers (exactly ``round(d * units)`` active
+                       units, at least one, where the papers draw a Bernoulli(d) per unit). The SNIP loss is the model's own
                        ``mode='loss'`` loss on one batch of the train dataloader, run through the data preprocessor
                        with ``training=False`` (no mixup/cutmix), on a deep copy of the model (BN stats untouched).
 ``dense_threshold``    tensors (or branch groups) whose initial density is ``>=`` this (0.99 in both papers) are not
