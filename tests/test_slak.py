@@ -1,5 +1,7 @@
 """SLaK: published sizes (dense and at density 0.6), strip-kernel re-parameterisation, bad input, converter, configs."""
+import glob
 import importlib.util
+import re
 
 import pytest
 import torch
@@ -322,3 +324,55 @@ def test_converter_cli_and_pretrained_loading(tmp_path, capsys):
                                                                  prefix='backbone.'))
     with pytest.raises(RuntimeError, match='shape mismatches'):
         wrong.init_weights()
+
+
+# -- configs --------------------------------------------------------------------------------------------------------
+CONFIGS = sorted(glob.glob('configs/slak/**/*.py', recursive=True))
+# the official commands (spec §4.5): drop path, prune rate, update frequency per model; 40% sparsity everywhere
+RECIPES = {'t': (0.1, 0.5, 2000), 's': (0.4, 0.3, 100), 'b': (0.5, 0.3, 100)}
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_configs_state_the_official_recipe_and_build(path):
+    from mmengine.config import Config
+
+    from largekernel.registry import HOOKS, MODELS
+    cfg = Config.fromfile(path)
+    name = re.match(r'slak-([tsb])(-deploy)?_(\d+)xb(\d+)-accum(\d+)_in1k\.py', path.split('/')[-1])
+    assert name, path
+    arch, deploy = name[1], bool(name[2])
+    gpus, batch, accum = int(name[3]), int(name[4]), int(name[5])
+    assert cfg.train_dataloader.batch_size == batch and cfg.optim_wrapper.accumulative_counts == accum
+    assert gpus * batch * accum == 4096 == cfg.auto_scale_lr.base_batch_size
+    assert cfg.optim_wrapper.optimizer.lr == 4e-3 and cfg.optim_wrapper.optimizer.weight_decay == 0.05
+    assert cfg.train_cfg.max_epochs == 300 and cfg.param_scheduler[0].end == 20
+    assert cfg.param_scheduler[1].eta_min == 1e-6
+    assert [a.alpha for a in cfg.model.train_cfg.augments] == [0.8, 1.0]
+    assert cfg.model.head.loss.label_smooth_val == 0.1
+    drop_path, prune_rate, interval = RECIPES[arch]
+    backbone = cfg.model.backbone
+    assert backbone.drop_path_rate == drop_path and backbone.get('deploy', False) is deploy
+    assert backbone.kernel_sizes == (51, 49, 47, 13) and backbone.small_kernel == 5
+    ema, sparse = cfg.custom_hooks
+    assert ema.type == 'EMAHook' and ema.momentum == 1e-4
+    assert sparse.sparsity == 0.4 and sparse.init == 'snip' and sparse.grow == 'random'
+    assert sparse.prune_rate == prune_rate and sparse.update_interval == interval
+    HOOKS.build(sparse)
+    with torch.device('meta'):
+        model = MODELS.build(backbone)
+    assert isinstance(model, SLaK) and model.deploy is deploy and model.channels[-1] == cfg.model.head.in_channels
+    assert model.arch_zoo[arch.upper()]['depths'] == model.depths
+
+
+def test_configs_build_mmpretrain_classifier():
+    pytest.importorskip('mmcv')
+    pytest.importorskip('mmpretrain')
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile('configs/slak/deploy/slak-t-deploy_4xb128-accum8_in1k.py')
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+    assert isinstance(model.backbone, SLaK) and model.head.fc.in_features == 998
+    x = torch.zeros(1, 3, 224, 224, device='meta')
+    assert round(sparse_param_count(model, density=0.6) / 1e6) == 30
+    assert sparse_macs(model, density=0.6, inputs=x) == pytest.approx(5.0e9, rel=5e-2)
