@@ -248,6 +248,7 @@ def test_registry_build():
     (ConvNeStIsotropic, dict(arch='A', patch_size=0), r'patch_size .* \(0,\)'),
     (ConvNeSt, dict(arch='A', out_indices=(4,)), 'out_indices'),
     (ConvNeSt, dict(arch='A', res_scale_init_value='one'), "got 'one'"),
+    (ConvNeStIsotropic, dict(arch='A', res_scale_init_value=(1.0,)), r'one number or None .* \(1.0,\)'),
 ])
 def test_bad_input_names_the_value(cls, kwargs, match):
     with pytest.raises((KeyError, ValueError, TypeError), match=match):

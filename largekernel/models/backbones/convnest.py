@@ -230,6 +230,9 @@ class ConvNeStIsotropic(LargeKernelBackbone):
         _check_positive_ints('ConvNeStIsotropic', 'depth and dim', (depth, dim))
         _check_positive_ints('ConvNeStIsotropic', 'patch_size', (patch_size,))
         _check_block_args('ConvNeStIsotropic', kernel_size, expansion_ratio)
+        if isinstance(res_scale_init_value, (list, tuple)):
+            raise TypeError(f'ConvNeStIsotropic: res_scale_init_value must be one number or None (there are no '
+                            f'stages), got {res_scale_init_value!r}')
         (res_scale,) = _res_scale_values('ConvNeStIsotropic', res_scale_init_value, 1)
         _check_norm_eval('ConvNeStIsotropic', norm_eval)
         super().__init__(depth, out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval, deploy,
