@@ -376,3 +376,69 @@ def test_matches_mmpretrain_replknet(arch):
 @pytest.mark.slow
 def test_matches_mmpretrain_replknet_31b():
     _check_against_mmpretrain('31B', '31B', 96)
+
+
+# -- configs ------------------------------------------------------------------------------------------------------
+CONFIGS = sorted(str(p) for p in __import__('pathlib').Path('configs/replknet').rglob('*.py'))
+
+
+def test_configs_exist():
+    names = {p.rsplit('/', 1)[-1] for p in CONFIGS}
+    for name in ('replknet-31B_32xb64_in1k.py', 'replknet-31B_32xb64-120e_in1k.py', 'replknet-31B_32xb32_in1k-384px.py',
+                 'replknet-31B_128xb32_in21k.py', 'replknet-31L_128xb32_in21k.py',
+                 'replknet-31B_in21k-pre_16xb32_in1k.py', 'replknet-31B_in21k-pre_32xb16_in1k-384px.py',
+                 'replknet-31L_in21k-pre_32xb16_in1k-384px.py', 'replknet-XL_meg73m-pre_32xb64_in1k-320px.py',
+                 'replknet-31B-deploy_32xb64_in1k.py', 'replknet-XL-deploy_meg73m-pre_32xb64_in1k-320px.py'):
+        assert name in names
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_config_loads_and_builds(path):
+    from mmengine.config import Config
+    cfg = Config.fromfile(path)
+    backbone = cfg.model.backbone
+    assert backbone.type == 'largekernel.RepLKNet' and cfg.model.neck.type == 'GlobalAveragePooling'
+    assert cfg.model.head.in_channels == RepLKNet.arch_zoo[backbone.arch]['channels'][-1]
+    assert backbone.get('deploy', False) == ('/deploy/' in path)
+    pytest.importorskip('mmcv')
+    pytest.importorskip('mmpretrain')
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import MODELS, init_default_scope
+    init_default_scope('mmpretrain')
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+        assert isinstance(model.backbone, RepLKNet) and model.backbone.deploy == backbone.get('deploy', False)
+        if cfg.optim_wrapper.get('constructor') == 'largekernel.LayerDecayOptimWrapperConstructor':
+            wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+            scales = {round(g['lr'] / cfg.optim_wrapper.optimizer.lr, 12) for g in wrapper.optimizer.param_groups}
+            num_layers = cfg.optim_wrapper.paramwise_cfg.num_layers
+            rate = cfg.optim_wrapper.paramwise_cfg.layer_decay_rate
+            assert scales == {round(rate ** (num_layers + 1 - i), 12) for i in range(num_layers + 2)}
+
+
+def test_classifier_train_step_small():
+    """The config's classifier (BN head norm -> GAP neck -> Linear, Mixup/CutMix) trains on a small arch."""
+    pytest.importorskip('mmcv')
+    pytest.importorskip('mmpretrain')
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+    from mmpretrain.structures import DataSample
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile('configs/replknet/replknet-31B_32xb64_in1k.py')
+    cfg.model.backbone.arch = SMALL
+    cfg.model.head.in_channels = 32
+    cfg.model.data_preprocessor = dict(type='ClsDataPreprocessor', num_classes=1000)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    data = dict(inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8) for _ in range(4)],
+                data_samples=[DataSample().set_gt_label(i) for i in range(4)])
+    data = model.data_preprocessor(data, training=True)
+    losses = model(**data, mode='loss')
+    losses['loss'].backward()
+    assert torch.isfinite(losses['loss']) and model.backbone.downsample_layers[0][0].conv.weight.grad is not None
+    model.eval()
+    with torch.no_grad():
+        probs = torch.stack([s.pred_score for s in model(**model.data_preprocessor(data, False), mode='predict')])
+        model.backbone.switch_to_deploy()
+        deployed = torch.stack([s.pred_score for s in model(**model.data_preprocessor(data, False), mode='predict')])
+    assert torch.allclose(probs, deployed, atol=1e-5)

@@ -1,0 +1,3 @@
+# Deploy twin: evaluate a deploy-form checkpoint (replknet_to_largekernel.py --deploy, or switch_to_deploy()).
+_base_ = '../replknet-31L_in21k-pre_32xb16_in1k-384px.py'
+model = dict(backbone=dict(deploy=True))
