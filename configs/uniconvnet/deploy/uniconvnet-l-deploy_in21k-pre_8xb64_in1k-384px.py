@@ -1,0 +1,3 @@
+# Deploy twin: UniConvNet has nothing to re-parameterise; deploy=True builds the same structure (API uniformity).
+_base_ = '../uniconvnet-l_in21k-pre_8xb64_in1k-384px.py'
+model = dict(backbone=dict(deploy=True))

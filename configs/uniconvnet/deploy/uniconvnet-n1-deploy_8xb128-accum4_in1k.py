@@ -1,0 +1,3 @@
+# Deploy twin: UniConvNet has nothing to re-parameterise; deploy=True builds the same structure (API uniformity).
+_base_ = '../uniconvnet-n1_8xb128-accum4_in1k.py'
+model = dict(backbone=dict(deploy=True))

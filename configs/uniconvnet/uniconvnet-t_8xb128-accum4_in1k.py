@@ -1,0 +1,4 @@
+# UniConvNet-T, ImageNet-1K from scratch with the strong recipe (supp. Table 11; see
+# uniconvnet-n0_8xb128-accum4_in1k.py), drop path 0.2.
+_base_ = './uniconvnet-n0_8xb128-accum4_in1k.py'
+model = dict(backbone=dict(arch='T', drop_path_rate=0.2), head=dict(in_channels=512))
