@@ -20,10 +20,11 @@ Options (all keyword arguments of the hook)
                        density = its kept fraction), ``'uniform'`` (every tensor at ``density``), ``'erk'``
                        (Erdos-Renyi-Kernel: density proportional to ``sum(shape) / prod(shape)``, scaled to the global
                        budget, tensors that would exceed 1 made dense). SNIP only decides the *ratios*: the initial
-                       masks are random at those densities, as in both papers (exactly ``round(d * units)`` active
-                       units, at least one, where the papers draw a Bernoulli(d) per unit). The SNIP loss is the model's own
-                       ``mode='loss'`` loss on one batch of the train dataloader, run through the data preprocessor
-                       with ``training=False`` (no mixup/cutmix), on a deep copy of the model (BN stats untouched).
+                       masks are random at those densities, as in both papers (exactly ``round(d * units)``
+                       active units, at least one, where the papers draw a Bernoulli(d) per unit). The SNIP loss is
+                       the model's own ``mode='loss'`` loss on one batch of the train dataloader, run through the data
+                       preprocessor with ``training=False`` (no mixup/cutmix; SLaK: plain cross-entropy on the raw
+                       labels), on a deep copy of the model (BN statistics untouched).
 ``dense_threshold``    tensors (or branch groups) whose initial density is ``>=`` this (0.99 in both papers) are not
                        masked at all.
 ``prune``              ``'magnitude'`` (element masks: smallest ``|w|``) or ``'magnitude_sum'`` (filter masks:
@@ -33,7 +34,8 @@ Options (all keyword arguments of the hook)
                        count; we draw the exact count so every tensor's density is held exactly.
 ``prune_rate``         prune fraction at step 0, cosine-annealed to ``prune_rate_end`` (0.005 in both codebases) over
 ``total_steps``        optimizer steps (``None``: the runner's ``max_iters / accumulative_counts``).
-``update_interval``    prune/grow every ``u`` optimizer steps (SLaK ``-u``; SW ``u``).
+``update_interval``    prune/grow every ``u`` optimizer steps (SLaK ``-u``; SW ``u``). Optimizer steps, not
+                       iterations: with ``accumulative_counts=8`` one step is counted per 8 iterations, as in SLaK.
 ``branch_groups``      regexes with exactly one capture group marking the re-parameterisation branch index
                        (e.g. ``r'mixer\\.convs\\.(\\d+)\\.weight$'``): masked tensors whose names agree outside that
                        group form one branch group (ordered by the index). A group gets one initial density (the mean
@@ -66,7 +68,7 @@ large-kernel group-conv weights of all branches, ``branch_groups`` = the same wi
 
 Behaviour under the Runner
 --------------------------
-* Steps. A forward step post-hook on every optimizer that owns a masked tensor re-applies the masks (weights and
+* Steps. A step post-hook on every optimizer that owns a masked tensor re-applies the masks (weights and
   ``mask_optim_states``) right after each *real* ``optimizer.step()``, whatever the optim wrapper (plain, AMP,
   gradient accumulation). Under AMP a step skipped for inf/NaN gradients never calls ``optimizer.step()``: the
   weights are untouched, so they stay masked, and the skipped step is not counted. (SLaK's AMP path never masks.)
