@@ -11,7 +11,8 @@ from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.models.backbones.slak import SLaK, SLaKConv
 from largekernel.models.converters.slak import convert_slak, describe
 from largekernel.utils import count_macs, count_params
-from largekernel.utils.sparsity import apply_random_masks, maskable_parameters, sparse_macs, sparse_param_count
+from largekernel.utils.sparsity import (SLAK_STRIPS, apply_random_masks, maskable_parameters, sparse_kwargs, sparse_macs,
+                                        sparse_param_count)
 
 # published kernel sizes on tiny widths: the 51/49/47/13 strips exceed the 16/8/4/2 maps of a 64 input
 TINY = dict(depths=(1, 1, 2, 1), dims=(8, 16, 24, 32), width_factor=1.0)
@@ -104,7 +105,7 @@ def test_sparsity_rule_and_masks():
     assert 'backbone.downsample_layers.0.0.weight' in names and 'backbone.downsample_layers.1.1.weight' in names
     assert 'head.weight' in names and 'backbone.stages.0.0.large_kernel.small_conv.conv.weight' in names
     assert not any(n.endswith(('bias', 'gamma')) or '.bn.' in n or 'norm' in n for n in names)
-    strips = [n for n, _ in maskable_parameters(model, only_strips=True)]
+    strips = [n for n, _ in maskable_parameters(model, include=SLAK_STRIPS)]
     assert strips and all('large_kernel.LoRA' in n for n in strips) and len(strips) == 2 * sum(TINY['depths'])
     with torch.no_grad():
         for p in model.parameters():
@@ -114,6 +115,16 @@ def test_sparsity_rule_and_masks():
     for name, p in maskable_parameters(model):
         assert int(masks[name].sum()) == round(0.6 * p.numel())
         assert torch.equal(p != 0, masks[name])
+    # filter-wise masks (granularity of the hook's 'filter' mode): whole output filters kept
+    model = Classifier(SLaK(TINY, gap_before_final_norm=True))
+    with torch.no_grad():
+        for p in model.parameters():
+            p[p == 0] = 0.01
+    filters = apply_random_masks(model, density=0.5, seed=0, include=SLAK_STRIPS, granularity='filter')
+    assert count_params(model, nonzero=True) == sparse_param_count(model, 0.5, SLAK_STRIPS, granularity='filter')
+    strip = model.backbone.stages[2][1].large_kernel.LoRA2.conv.weight
+    assert filters['backbone.stages.2.1.large_kernel.LoRA2.conv.weight'].shape == (24,)
+    assert int((strip.flatten(1) != 0).all(1).sum()) == 12 and int((strip.flatten(1) != 0).any(1).sum()) == 12
     again = apply_random_masks(Classifier(SLaK(TINY, gap_before_final_norm=True)), density=0.6, seed=3)
     assert all(torch.equal(masks[n], again[n]) for n in masks)
     with pytest.raises(ValueError, match='density must lie in'):
@@ -358,6 +369,7 @@ def test_configs_state_the_official_recipe_and_build(path):
     assert sparse.sparsity == 0.4 and sparse.init == 'snip' and sparse.grow == 'random'
     assert sparse.prune_rate == prune_rate and sparse.update_interval == interval
     HOOKS.build(sparse)
+    assert sparse_kwargs(sparse) == dict(density=pytest.approx(0.6), include=None, exclude=(), granularity='element')
     with torch.device('meta'):
         model = MODELS.build(backbone)
     assert isinstance(model, SLaK) and model.deploy is deploy and model.channels[-1] == cfg.model.head.in_channels
@@ -374,5 +386,6 @@ def test_configs_build_mmpretrain_classifier():
         model = MODELS.build(cfg.model)
     assert isinstance(model.backbone, SLaK) and model.head.fc.in_features == 998
     x = torch.zeros(1, 3, 224, 224, device='meta')
-    assert round(sparse_param_count(model, density=0.6) / 1e6) == 30
-    assert sparse_macs(model, density=0.6, inputs=x) == pytest.approx(5.0e9, rel=5e-2)
+    sparse = sparse_kwargs(cfg.custom_hooks[1])
+    assert round(sparse_param_count(model, **sparse) / 1e6) == 30
+    assert sparse_macs(model, inputs=x, **sparse) == pytest.approx(5.0e9, rel=5e-2)
