@@ -3,6 +3,7 @@ dataflow, fidelity of all 13 variants, the shared backbone API, the checkpoint c
 import importlib.util
 import itertools
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -517,3 +518,121 @@ def test_converter_rejects_unknown_keys():
         to_official({'backbone.norm0.weight': torch.zeros(3)})
     with pytest.raises(KeyError, match='model_ema'):
         convert_uniconvnet({'model': {}}, ema=True)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Configs (supp. Tables 11-12; spec §1.8)
+# ----------------------------------------------------------------------------------------------------------------
+CONFIG_DIR = Path('configs/uniconvnet')
+# stem: arch, drop path, epochs, warm-up, lr, weight decay, total batch, Mixup/CutMix, erasing, EMA, layer decay,
+# train size, classes
+_WEAK = dict(epochs=300, warmup=20, lr=4e-3, wd=0.05, batch=4096, mix=False, erase=False, ema=True, llrd=None,
+             size=224, classes=1000)
+_STRONG = dict(_WEAK, mix=True, erase=True)
+_FT = dict(epochs=30, warmup=0, lr=5e-5, wd=1e-8, batch=512, mix=False, erase=True, ema=False, llrd=0.7, size=384,
+           classes=1000)
+_22K = dict(_STRONG, epochs=90, warmup=5, ema=False, classes=21841)
+RECIPES = {
+    'uniconvnet-a_8xb128-accum4_in1k': dict(_WEAK, arch='A', dp=0.05),
+    'uniconvnet-p0_8xb128-accum4_in1k': dict(_WEAK, arch='P0', dp=0.05),
+    'uniconvnet-p1_8xb128-accum4_in1k': dict(_WEAK, arch='P1', dp=0.05),
+    'uniconvnet-p2_8xb128-accum4_in1k': dict(_WEAK, arch='P2', dp=0.08),
+    'uniconvnet-n0_8xb128-accum4_in1k': dict(_STRONG, arch='N0', dp=0.08),
+    'uniconvnet-n1_8xb128-accum4_in1k': dict(_STRONG, arch='N1', dp=0.1),
+    'uniconvnet-n2_8xb128-accum4_in1k': dict(_STRONG, arch='N2', dp=0.1),
+    'uniconvnet-n3_8xb128-accum4_in1k': dict(_STRONG, arch='N3', dp=0.1),
+    'uniconvnet-t_8xb128-accum4_in1k': dict(_STRONG, arch='T', dp=0.2),
+    'uniconvnet-s_8xb128-accum4_in1k': dict(_STRONG, arch='S', dp=0.4),
+    'uniconvnet-b_8xb64-accum8_in1k': dict(_STRONG, arch='B', dp=0.6),
+    'uniconvnet-l_8xb64-accum8_in21k': dict(_22K, arch='L', dp=0.2),
+    'uniconvnet-xl_8xb64-accum8_in21k': dict(_22K, arch='XL', dp=0.2),
+    'uniconvnet-t_in1k-pre_8xb64_in1k-384px': dict(_FT, arch='T', dp=0.4),
+    'uniconvnet-s_in1k-pre_8xb64_in1k-384px': dict(_FT, arch='S', dp=0.6),
+    'uniconvnet-b_in1k-pre_8xb64_in1k-384px': dict(_FT, arch='B', dp=0.8),
+    'uniconvnet-l_in21k-pre_8xb64_in1k-384px': dict(_FT, arch='L', dp=0.3, llrd=0.8, ema=True),
+    'uniconvnet-xl_in21k-pre_8xb64_in1k-384px': dict(_FT, arch='XL', dp=0.35, llrd=0.8, ema=True),
+}
+SMALL_ARCHS = ('A', 'P0', 'P1', 'P2', 'N0', 'N1')
+
+
+def _deploy_twin(stem):
+    arch, rest = stem.split('_', 1)
+    return CONFIG_DIR / 'deploy' / f'{arch}-deploy_{rest}.py'
+
+
+def test_every_config_is_listed():
+    assert sorted(p.stem for p in CONFIG_DIR.glob('*.py')) == sorted(RECIPES)
+    assert sorted((CONFIG_DIR / 'deploy').glob('*.py')) == sorted(_deploy_twin(s) for s in RECIPES)
+
+
+def _check_recipe(cfg, stem, r):
+    backbone = cfg.model.backbone
+    assert backbone.type == 'largekernel.UniConvNet' and backbone.arch == r['arch']
+    assert backbone.drop_path_rate == r['dp'] and backbone.layer_scale_init_value == 1e-6
+    assert backbone.gap_before_final_norm and tuple(backbone.out_indices) == (3,)
+    assert cfg.model.head.num_classes == r['classes']
+    assert cfg.model.head.in_channels == UniConvNet.arch_zoo[r['arch']]['dims'][-1]
+    per_gpu, accum = cfg.train_dataloader.batch_size, cfg.optim_wrapper.get('accumulative_counts', 1)
+    assert f'8xb{per_gpu}' in stem and 8 * per_gpu * accum == r['batch']
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.weight_decay, opt.eps, tuple(opt.betas)) == \
+        ('AdamW', r['lr'], r['wd'], 1e-8, (0.9, 0.999))
+    assert 'clip_grad' not in cfg.optim_wrapper
+    if r['llrd'] is None:
+        assert 'constructor' not in cfg.optim_wrapper
+        assert cfg.optim_wrapper.paramwise_cfg.flat_decay_mult == 0.0  # no decay on 1-D params (layer scales)
+    else:
+        assert cfg.optim_wrapper.constructor == 'largekernel.LayerDecayOptimWrapperConstructor'
+        assert dict(cfg.optim_wrapper.paramwise_cfg) == dict(layer_decay_rate=r['llrd'], num_layers=12)
+    assert cfg.train_cfg.max_epochs == r['epochs']
+    schedulers = [s.type for s in cfg.param_scheduler]
+    if r['warmup']:
+        assert schedulers == ['LinearLR', 'CosineAnnealingLR']
+        assert cfg.param_scheduler[0].end == r['warmup'] == cfg.param_scheduler[1].begin
+    else:
+        assert schedulers == ['CosineAnnealingLR']
+    assert cfg.param_scheduler[-1].eta_min == 1e-6
+    assert cfg.model.head.loss.label_smooth_val == 0.1
+    augments = (cfg.model.get('train_cfg') or {}).get('augments', [])
+    assert [(a.type, a.alpha) for a in augments] == ([('Mixup', 0.8), ('CutMix', 1.0)] if r['mix'] else [])
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    erasing = [t.erase_prob for t in pipeline if t.type == 'RandomErasing']
+    assert erasing == ([0.25] if r['erase'] else [])
+    assert [t.scale for t in pipeline if t.type == 'RandomResizedCrop'] == [r['size']]
+    assert any(t.type == 'RandAugment' and t.magnitude_level == 9 for t in pipeline)
+    hooks = [h for h in cfg.get('custom_hooks', []) if h.type == 'EMAHook']
+    assert [h.momentum for h in hooks] == ([1e-4] if r['ema'] else [])
+    assert all(h.get('interval', 1) == accum for h in hooks)  # one EMA update per optimizer step, as timm
+
+
+@pytest.mark.parametrize('stem', sorted(RECIPES))
+def test_config_states_the_paper_recipe_and_builds(stem):
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(CONFIG_DIR / f'{stem}.py'))
+    r = RECIPES[stem]
+    _check_recipe(cfg, stem, r)
+    twin = Config.fromfile(str(_deploy_twin(stem)))
+    assert twin.model.backbone.pop('deploy') is True and 'deploy' not in cfg.model.backbone
+    assert twin.to_dict() == cfg.to_dict()
+    if r['arch'] in SMALL_ARCHS:  # the others build in test_configs_build_every_model (slow)
+        with torch.device('meta'):
+            model = MODELS.build(dict(cfg.model.backbone))
+        assert isinstance(model, UniConvNet) and model.channels[-1] == cfg.model.head.in_channels
+
+
+@pytest.mark.slow
+def test_configs_build_every_model():
+    from mmengine.config import Config
+    for stem in sorted(RECIPES):
+        for path in (CONFIG_DIR / f'{stem}.py', _deploy_twin(stem)):
+            cfg = Config.fromfile(str(path))
+            with torch.device('meta'):
+                model = MODELS.build(dict(cfg.model.backbone))
+            assert model.channels[-1] == cfg.model.head.in_channels
+            try:
+                from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+            except ImportError:  # mmpretrain needs mmcv; the backbone was built above
+                continue
+            with torch.device('meta'):
+                classifier = MMPRETRAIN_MODELS.build(cfg.model)
+            assert isinstance(classifier.backbone, UniConvNet)
