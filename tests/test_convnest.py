@@ -48,6 +48,23 @@ def test_params_and_macs_match_the_paper(cls, arch, target):
     assert abs(macs - target[1]) / target[1] <= 0.03, (arch, macs)
 
 
+# Table 2 (ConvNeSt-T, expansion-ratio sweep): (ER, C, depths) -> published (params M, GFLOPs), one decimal for FLOPs,
+# whole millions for params (28.52M is printed as 28, so params get half a unit plus slack).
+ER_SWEEP = [((4, 96, (3, 3, 8, 3)), (28, 4.5)), ((6, 80, (3, 3, 8, 3)), (29, 4.7)),
+            ((8, 72, (3, 3, 6, 3)), (28, 4.6)), ((10, 64, (3, 3, 6, 3)), (28, 4.6)),
+            ((12, 56, (3, 3, 8, 3)), (28, 4.8)), ((16, 48, (3, 3, 8, 3)), (28, 4.8))]
+
+
+@pytest.mark.parametrize('config, target', ER_SWEEP)
+def test_expansion_ratio_sweep_matches_table_2(config, target):
+    ratio, c, depths = config
+    with torch.device('meta'):
+        model = Classifier(ConvNeSt(arch=dict(depths=depths, dims=(c, 2 * c, 4 * c, 8 * c)), expansion_ratio=ratio,
+                                    gap_before_final_norm=True))
+    macs = count_macs(model, inputs=torch.zeros(1, 3, 224, 224, device='meta')) / 1e9
+    assert abs(count_params(model) / 1e6 - target[0]) <= 0.55 and abs(macs - target[1]) <= 0.05 + 1e-9
+
+
 def test_meta_count_equals_real_count():
     torch.manual_seed(0)
     real = Classifier(ConvNeSt(arch='A', gap_before_final_norm=True))
