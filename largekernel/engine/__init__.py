@@ -1,4 +1,5 @@
+from .hooks import EpochSeedHook
 from .optimizers import LayerDecayOptimWrapperConstructor
 from .sparse import DynamicSparseHook
 
-__all__ = ['LayerDecayOptimWrapperConstructor', 'DynamicSparseHook']
+__all__ = ['DynamicSparseHook', 'LayerDecayOptimWrapperConstructor', 'EpochSeedHook']

@@ -3,7 +3,7 @@
 A family builds ``downsample_layers`` (stem first) and ``stages`` as two ``nn.ModuleList``s of equal length and
 sets ``self.channels``; this base class provides the rest, with mmpretrain/mmdet conventions:
 
-- ``out_indices``: which stages are returned (a tuple of tensors, strides 4/8/16/32 for 4-stage nets);
+- ``out_indices``: which stages are returned (negative counts from the end; default the last) (a tuple of tensors, strides 4/8/16/32 for 4-stage nets);
 - ``out_norms``: one norm per returned stage (``norm{i}``), e.g. the LayerNorms UniRepLKNet adds for dense
   prediction;
 - ``gap_before_final_norm``: classification mode for mmpretrain: outputs are globally pooled, then normalised,
@@ -55,7 +55,7 @@ def reparameterize_children(module):
 
 class LargeKernelBackbone(BaseModule):
 
-    def __init__(self, num_stages, out_indices=(3,), out_norms=False, gap_before_final_norm=False,
+    def __init__(self, num_stages, out_indices=(-1,), out_norms=False, gap_before_final_norm=False,
                  frozen_stages=0, norm_eval=False, deploy=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if isinstance(out_indices, int):

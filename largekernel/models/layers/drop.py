@@ -27,7 +27,8 @@ class DropPath(nn.Module):
 
 def drop_path_rates(drop_path_rate, depths):
     """One rate per block, rising linearly from 0 to ``drop_path_rate`` over all blocks; split per stage."""
-    rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+    total = sum(depths)
+    rates = [drop_path_rate * i / (total - 1) if total > 1 else 0.0 for i in range(total)]
     out, start = [], 0
     for depth in depths:
         out.append(rates[start:start + depth])
