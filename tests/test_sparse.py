@@ -462,6 +462,19 @@ def test_runner_real_data_ema_checkpoint_resume(tmp_path):
     for name, m in hook.masks.items():
         assert torch.equal(hook4.masks[name], m)
 
+    # resuming from a checkpoint without masks (SLaK --sparse_init resume): masks = non-zero weights, which can
+    # only miss units regrown at the last update (still exactly 0); the step count follows the iteration
+    del ckpt['sparse_masks'], ckpt['sparse_state']
+    torch.save(ckpt, tmp_path / 'no_masks.pth')
+    runner5 = _tiny_runner(tmp_path / 'derive', 'sparse_e', 24, cfg, resume=True,
+                           load_from=str(tmp_path / 'no_masks.pth'))
+    with pytest.warns(UserWarning, match='no sparse_masks'):
+        runner5.train()
+    hook5 = _sparse_hook(runner5)
+    assert hook5.num_steps == 24 and hook5.masks.keys() == hook.masks.keys()
+    for name, m in hook.masks.items():
+        assert not (hook5.masks[name] & ~m).any() and int(hook5.masks[name].sum()) >= 0.9 * int(m.sum())
+
 
 def test_fix_masks_and_checkpoint_validation():
     torch.manual_seed(0)

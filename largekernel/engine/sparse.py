@@ -358,7 +358,7 @@ class DynamicSparseHook(Hook):
         self._serial = 0                 # optimizer.step() calls seen (orders EMA resets, see _after_ema_update)
         self._total_steps = None
         self._ema_models = []
-        self._pending_reset = []         # (iteration of the update, {name: grown mask})
+        self._pending_reset = []         # (self._serial at the update, {name: grown mask})
         self._loaded = None              # masks/state from after_load_checkpoint, consumed in before_train
         self._derive_from_weights = False
 
@@ -435,8 +435,9 @@ class DynamicSparseHook(Hook):
                 masks[name] = m
         self.load_masks(model, masks, None, optimizers, total_steps, seed)
 
-    def apply_masks(self):
-        """Zero the masked units of the live weights, of ``mask_optim_states`` and of attached EMA models."""
+    def apply_masks(self, ema=True):
+        """Zero the masked units of the live weights, of ``mask_optim_states`` and (``ema``) of attached EMA
+        models."""
         with torch.no_grad():
             for name, p in self.params.items():
                 inactive = ~expand_mask(self.masks[name], p)
@@ -446,8 +447,8 @@ class DynamicSparseHook(Hook):
                     for key in self.mask_optim_states:
                         if key in state and torch.is_tensor(state[key]) and state[key].shape == p.shape:
                             state[key].masked_fill_(inactive, 0)
-        for ema in self._ema_models:
-            self._mask_ema(ema)
+        for averaged in self._ema_models if ema else ():
+            self._mask_ema(averaged)
 
     def step(self):
         """Call once per training iteration (``after_train_iter`` does): if an optimizer stepped since the last
@@ -532,6 +533,7 @@ class DynamicSparseHook(Hook):
             warnings.warn('DynamicSparseHook: resumed checkpoint has no sparse_masks; masks are derived from the '
                           'non-zero weights (SLaK --sparse_init resume)')
             self.masks_from_weights(model, optimizers, total, seed)
+            self.num_steps = runner.iter // self._accumulative_counts(runner)   # keep cadence and schedule
         else:
             self.setup(model, optimizers, self._runner_loss_fn(runner) if self.init == 'snip' else None, total, seed)
         self._loaded, self._derive_from_weights = None, False
@@ -585,7 +587,7 @@ class DynamicSparseHook(Hook):
     def _post_step(self, optimizer, args, kwargs):
         self._stepped = True
         self._serial += 1
-        self.apply_masks()
+        self.apply_masks(ema=False)       # the EMA is masked after its own update (attach_ema)
 
     def _snip(self, model, selected, loss_fn):
         import copy
@@ -652,12 +654,15 @@ class DynamicSparseHook(Hook):
         return [w.optimizer for w in wrappers]
 
     @staticmethod
-    def _runner_total_steps(runner):
+    def _accumulative_counts(runner):
         from mmengine.optim import OptimWrapperDict
         wrapper = runner.optim_wrapper
         if isinstance(wrapper, OptimWrapperDict):
             wrapper = next(iter(wrapper.values()))
-        return max(1, math.ceil(runner.max_iters / getattr(wrapper, '_accumulative_counts', 1)))
+        return getattr(wrapper, '_accumulative_counts', 1)
+
+    def _runner_total_steps(self, runner):
+        return max(1, math.ceil(runner.max_iters / self._accumulative_counts(runner)))
 
     @staticmethod
     def _runner_loss_fn(runner):
