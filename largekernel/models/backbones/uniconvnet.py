@@ -18,8 +18,10 @@ Gaussian Distribution for ConvNets of Any Scale", ICCV 2025; seed 000 = suppleme
 | XL   | 3-3-22-3 | 160, 320, 640, 1280   | 16           | 226.7M            | 115.2G @384           |
 
 Numbers are the official README's (spec §1.7); tests/test_uniconvnet.py checks our params (3.41, 5.18, 6.09, 7.59,
-10.25, 13.09, 15.04, 19.69, 30.33, 50.03, 97.66, 201.95, 226.70 M) and MACs. (*) P0's 0.932G contradicts its own
-architecture (smaller than P1's 0.895G); the structure gives 0.84G (spec §5 q6), which is what we test.
+10.25, 13.09, 15.04, 19.69, 30.33, 50.03, 97.66, 201.95, 226.70 M) and MACs (0.590, 0.837, 0.896, 1.252, 1.657,
+1.880, 2.472, 3.379, 5.100, 8.490, 15.87 G @224; T/S/B 14.99/24.95/46.64 G and L/XL 101.0/115.2 G @384).
+(*) P0's 0.932G contradicts its own architecture (P1 with fewer blocks, yet above P1's 0.895G); the structure gives
+0.84G (spec §5 q6), which is what we test.
 MACs: every conv/linear plus one MAC per DCN sampling point and channel (``DeformableSampling.count_macs``).
 
 A block (supp. C.2; spec §1.2) is three pre-norm residual sub-blocks, each with its own layer scale (1e-6) and the

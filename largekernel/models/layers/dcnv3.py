@@ -15,7 +15,8 @@ Two implementations of the core, equal up to float rounding (tests/test_uniconvn
 - ``'grid_sample'`` (default): ``F.grid_sample`` on the (N*G, C/G, H, W) value; works on CPU, CUDA and meta.
   It materialises the (C, H, W, P) samples, i.e. ~P x the activation memory.
 - ``'torchvision'``: ``torchvision.ops.deform_conv2d`` as a depth-wise modulated deformable conv with unit weights
-  (offset groups = G); native CPU/CUDA kernels, no P x intermediate.
+  (offset groups = G); native CPU/CUDA kernels without the P x intermediate tensor (lower memory). On CPU it is
+  ~8x slower than ``'grid_sample'`` (forward + backward, 8 x 28 x 28 x 128, G = 8); GPU speed not measured here.
 """
 import torch
 import torch.nn.functional as F
