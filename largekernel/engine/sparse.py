@@ -26,7 +26,8 @@ Options (all keyword arguments of the hook)
                        preprocessor with ``training=False`` (no mixup/cutmix; SLaK: plain cross-entropy on the raw
                        labels), on a deep copy of the model (BN statistics untouched).
 ``dense_threshold``    tensors (or branch groups) whose initial density is ``>=`` this (0.99 in both papers) are not
-                       masked at all.
+                       masked at all (so with SNIP the kept fraction of all *selected* weights is ``1 - sparsity``,
+                       and that of the tensors left masked is lower).
 ``prune``              ``'magnitude'`` (element masks: smallest ``|w|``) or ``'magnitude_sum'`` (filter masks:
                        smallest L1 norm of the filter). Each update removes ``ceil(rate * active)`` units per tensor.
 ``grow``               ``'random'``: re-activate exactly as many units as were pruned, uniformly at random among the
