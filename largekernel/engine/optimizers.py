@@ -28,6 +28,8 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         if not 0 < self.decay_rate <= 1:
             raise ValueError(f'layer_decay_rate={self.decay_rate} must lie in (0, 1]')
         super().__init__(optim_wrapper_cfg, None)
+        # mmengine only calls add_params() when paramwise_cfg is non-empty
+        self.paramwise_cfg = dict(layer_decay_rate=self.decay_rate, num_layers=self.num_layers)
 
     def add_params(self, params, module, prefix='', is_dcn_module=None):
         if is_model_wrapper(module):
