@@ -430,8 +430,12 @@ def test_config_loads_and_builds(path):
     with torch.device('meta'):
         model = MODELS.build(cfg.model)
         assert isinstance(model.backbone, RepLKNet) and model.backbone.deploy == backbone.get('deploy', False)
-        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)  # the lr groups are checked by the test above
-        assert wrapper.optimizer.defaults['lr'] == cfg.optim_wrapper.optimizer.lr
+        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+        if cfg.optim_wrapper.get('constructor') == 'largekernel.LayerDecayOptimWrapperConstructor':
+            scales = {round(g['lr'] / cfg.optim_wrapper.optimizer.lr, 12) for g in wrapper.optimizer.param_groups}
+            num_layers = cfg.optim_wrapper.paramwise_cfg.num_layers
+            rate = cfg.optim_wrapper.paramwise_cfg.layer_decay_rate
+            assert scales == {round(rate ** (num_layers + 1 - i), 12) for i in range(num_layers + 2)}
 
 
 def test_classifier_train_step_small():
