@@ -10,7 +10,8 @@ Training form with a 1000-class head, 224 x 224 input (the deploy form has 0.26/
 8.64/16.49/28.36G dense MACs). The paper's numbers (its ImageNet-1K table; spec §4.3) are those of the 40%-sparse
 trained models: their non-zero weights and remaining MACs. ``largekernel.utils.sparsity`` computes both at a
 uniform density of 0.6; the paper's per-layer densities come from SNIP, which moves density between layers, so the
-MACs only match approximately (T 4% above the paper). tests/test_slak.py checks all of this against the paper.
+MACs only match approximately (T 4% above the paper). Counting only the non-zeros of 2-D/4-D tensors, as the
+official FLOPs_counter.py does, gives 30.35/54.53/94.57M, also 30/55/95M. tests/test_slak.py checks all of this against the paper.
 
 A block (spec §4.1-4.2) is a ConvNeXt block whose 7x7 depthwise conv is replaced by the SLaK
 large-kernel module: two parallel depthwise strips ``K x N`` and ``N x K`` plus an ``N x N`` square kernel, each
