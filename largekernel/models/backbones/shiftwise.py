@@ -157,11 +157,10 @@ class ShiftWiseConv(nn.Module):
         """Per-path N x N filters, the edges summed: ``(h, v)`` of shape (repN, nk, N, N) (filter at strip
         position i) and ``s`` of shape (repN, N, N); scaled by the folded BNs in deploy form."""
         n, nk, k = self.rep_channels, self.nk, self.small_kernel
-        w = self._weight().reshape(n * nk, k, k)
+        w = self._weight().reshape(n * nk, k * k)
         base = torch.arange(n, device=w.device).view(1, n, 1) * nk
-        h = w[self.h_table + base].sum(0)
-        v = w[self.v_table + base].sum(0)
-        s = w[self.s_table + base[..., 0]].sum(0)
+        gather = lambda table: w.index_select(0, table.flatten()).view(*table.shape, k, k).sum(0)  # noqa: E731
+        h, v, s = gather(self.h_table + base), gather(self.v_table + base), gather(self.s_table + base[..., 0])
         if self.deploy:
             h = h * self.scale[0].view(-1, 1, 1, 1)
             v = v * self.scale[1].view(-1, 1, 1, 1)
@@ -179,23 +178,40 @@ class ShiftWiseConv(nn.Module):
         kv = F.pad(v.reshape(n, 1, nk * k, k), (0, 0, r - lo, r - hi))
         return kh, kv
 
-    # -- forward ---------------------------------------------------------------------------------------------------
-    def _strip_paths(self, x, h, v, s, fold_small=False):
-        """``(H, V, S)`` by depth-wise convs; ``fold_small`` (deploy) adds S and the identity into the centre of the
-        horizontal strip instead and returns S as None."""
-        n, k = self.rep_channels, self.small_kernel
-        kh, kv = self.strip_kernels(h, v)
-        r, p = kv.shape[2] // 2, k // 2
-        if fold_small:
+    def deploy_kernels(self):
+        """The deploy form's computed kernels: ``(kh, kv)`` strips with the small path and the identity added to
+        the centre of ``kh`` (impl 'strip'), or the scaled path filters ``(h, v, s)`` (impl 'shift'). Cached while
+        gradients are off (inference), keyed on the parameters' storage and version counters."""
+        params = (self.lk_conv.weight, self.scale)
+        key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)
+        cache = self.__dict__.get('_kernel_cache')
+        if not torch.is_grad_enabled() and cache is not None and cache[0] == key:
+            return cache[1]
+        h, v, s = self.path_filters()
+        if self.impl == 'strip':
+            kh, kv = self.strip_kernels(h, v)
+            r, p = kh.shape[-1] // 2, self.small_kernel // 2
             s = s.clone()
             s[:, p, p] += 1
-            kh = kh + F.pad(s.unsqueeze(1), (r - p, r - p))
-        # The horizontal strip runs as a vertical one on the transposed map: oneDNN's NCHW depth-wise conv has no fast
-        # path for very wide kernels (about 10x slower on CPU), tall ones are fine.
-        out_h = F.conv2d(x.transpose(2, 3), kh.transpose(2, 3), padding=(r, p), groups=n).transpose(2, 3)
-        out_v = F.conv2d(x, kv, padding=(r, p), groups=n)
-        out_s = None if fold_small else F.conv2d(x, s.unsqueeze(1), padding=p, groups=n)
-        return out_h, out_v, out_s
+            kernels = (kh + F.pad(s.unsqueeze(1), (r - p, r - p)), kv)
+        else:
+            kernels = (h, v, s)
+        if not torch.is_grad_enabled():
+            self.__dict__['_kernel_cache'] = (key, kernels)
+        return kernels
+
+    # -- forward ---------------------------------------------------------------------------------------------------
+    def _strips(self, x, kh, kv):
+        """Depth-wise horizontal and vertical strip convolutions of ``x``."""
+        r, p = kv.shape[2] // 2, self.small_kernel // 2
+        if torch.is_grad_enabled():
+            # oneDNN's NCHW depth-wise conv has no fast path for very wide kernels (about 10x slower on CPU): the
+            # horizontal strip runs as a vertical one on the transposed map (also the fastest backward).
+            out_h = F.conv2d(x.transpose(2, 3), kh.transpose(2, 3), padding=(r, p), groups=kh.shape[0])
+            return out_h.transpose(2, 3), F.conv2d(x, kv, padding=(r, p), groups=kv.shape[0])
+        # inference: the channels-last ``x`` (see ``forward``) is fast for both kernel shapes
+        return (F.conv2d(x, kh, padding=(p, r), groups=kh.shape[0]),
+                F.conv2d(x, kv, padding=(r, p), groups=kv.shape[0]))
 
     def _shift_paths(self, x, h, v, s):
         """The official shift-add: one group conv (N x N, padding p) per path, then the strip positions are summed
@@ -218,18 +234,25 @@ class ShiftWiseConv(nn.Module):
         return out_h, out_v, z[:, :, 2 * nk, e:e + height, e:e + width]
 
     def forward(self, x):
-        x_rep = x.index_select(1, self.rep_index)
-        h, v, s = self.path_filters()
+        x_rep = x.permute(0, 2, 3, 1).index_select(3, self.rep_index).permute(0, 3, 1, 2)  # channels-last copy
         if not self.deploy:
-            paths = (self._strip_paths if self.impl == 'strip' else self._shift_paths)(x_rep, h, v, s)
-            out = x_rep + self.bn_h(paths[0]) + self.bn_v(paths[1]) + self.bn_s(paths[2])
+            h, v, s = self.path_filters()
+            if self.impl == 'strip':
+                out_h, out_v = self._strips(x_rep, *self.strip_kernels(h, v))
+                p = self.small_kernel // 2
+                out_s = F.conv2d(x_rep, s.unsqueeze(1), padding=p, groups=self.rep_channels)
+            else:
+                out_h, out_v, out_s = self._shift_paths(x_rep, h, v, s)
+            out = x_rep + self.bn_h(out_h) + self.bn_v(out_v) + self.bn_s(out_s)
         elif self.impl == 'strip':
-            out_h, out_v, _ = self._strip_paths(x_rep, h, v, s, fold_small=True)
+            out_h, out_v = self._strips(x_rep, *self.deploy_kernels())
             out = out_h + out_v + self.bias.view(-1, 1, 1)
         else:
-            out_h, out_v, out_s = self._shift_paths(x_rep, h, v, s)
+            out_h, out_v, out_s = self._shift_paths(x_rep, *self.deploy_kernels())
             out = x_rep + out_h + out_v + out_s + self.bias.view(-1, 1, 1)
-        return torch.cat([out, x.index_select(1, self.ghost_index)], 1)
+        # channels-last output (the FFN's linears then run on contiguous NHWC data)
+        x_ghost = x.permute(0, 2, 3, 1).index_select(3, self.ghost_index).permute(0, 3, 1, 2)
+        return torch.cat([out.contiguous(memory_format=torch.channels_last), x_ghost], 1)
 
     def count_macs(self, inputs, output):
         """The official group conv's MACs (repN * nk filters of N x N on the (H + 2p - N + 1)^2 map); the shift-add,
