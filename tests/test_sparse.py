@@ -1,5 +1,6 @@
 """Tests of the dynamic sparse training hook (largekernel/engine/sparse.py)."""
 import math
+import os
 import os.path as osp
 
 import numpy as np
@@ -362,7 +363,7 @@ def _real_images(n=512):
     return x, torch.from_numpy(labels[:n].astype(np.int64))
 
 
-def _tiny_runner(work_dir, name, max_iters, hook_cfg, resume=False, load_from=None):
+def _tiny_runner(work_dir, name, max_iters, hook_cfg, resume=False, load_from=None, launcher='none'):
     from mmengine.model import BaseModel
     from mmengine.runner import Runner
 
@@ -400,7 +401,7 @@ def _tiny_runner(work_dir, name, max_iters, hook_cfg, resume=False, load_from=No
         custom_hooks=[dict(type='EMAHook', momentum=0.1), hook_cfg],
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=max_iters, by_epoch=False),
                            logger=dict(type='LoggerHook', interval=10)),
-        randomness=dict(seed=0), resume=resume, load_from=load_from, log_level='WARNING')
+        randomness=dict(seed=0), resume=resume, load_from=load_from, log_level='WARNING', launcher=launcher)
 
 
 def _sparse_hook(runner):
@@ -507,3 +508,32 @@ def test_masks_from_weights_resume():
     assert hook.masks.keys() == first.masks.keys()
     for name, m in first.masks.items():
         assert torch.equal(hook.masks[name], m)
+
+
+def _runner_rank_worker(rank, world, init_file, out_dir):
+    import torch.distributed as dist
+    torch.set_num_threads(1)
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))   # as torchrun sets them
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=world)
+    cfg = dict(type='largekernel.DynamicSparseHook', sparsity=0.4, init='snip', update_interval=3, prune_rate=0.5)
+    runner = _tiny_runner(osp.join(out_dir, f'work{rank}'), f'ddp{rank}', 9, cfg, launcher='pytorch')
+    runner.train()
+    hook = _sparse_hook(runner)
+    torch.save({'masks': dict(hook.masks), 'weights': {n: p.detach() for n, p in hook.params.items()},
+                'updates': hook.num_updates, 'wrapped': type(runner.model).__name__},
+               osp.join(out_dir, f'rank{rank}.pth'))
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_runner_ddp_two_gloo_ranks(tmp_path):
+    """The hook inside mmengine's Runner under MMDistributedDataParallel (2 CPU ranks, each its own data shard):
+    identical masks and masked weights on both ranks."""
+    import torch.multiprocessing as mp
+    mp.spawn(_runner_rank_worker, args=(2, str(tmp_path / 'rdv'), str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = (torch.load(tmp_path / f'rank{r}.pth', weights_only=False) for r in (0, 1))
+    assert r0['wrapped'] == 'MMDistributedDataParallel' and r0['updates'] == r1['updates'] == 3
+    for name in r0['masks']:
+        assert torch.equal(r0['masks'][name], r1['masks'][name]), name
+        assert torch.equal(r0['weights'][name], r1['weights'][name]), name
+        assert (r0['weights'][name][~r0['masks'][name]] == 0).all()
