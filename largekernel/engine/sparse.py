@@ -75,6 +75,7 @@ Behaviour under the Runner
   weights are untouched, so they stay masked, and the skipped step is not counted. (SLaK's AMP path never masks.)
   ``after_train_iter`` counts the real steps and runs the prune/grow update every ``update_interval`` of them.
   Masks are applied with ``masked_fill`` (an inf/NaN at a masked position still becomes 0).
+* Not for FSDP / ZeRO-sharded parameters (masks are applied to whole local tensors).
 * DDP. Every rank computes the same steps (own generator, same seed, SNIP on its own batch); after the initial
   masks and after each update rank 0's masks are broadcast (one uint8 buffer), so masks are identical on every
   rank by construction (not by relying on bit-identical arithmetic).
@@ -422,7 +423,9 @@ class DynamicSparseHook(Hook):
                                  f'expected {unit_shape(p.shape, self.granularity)} for weight {tuple(p.shape)}')
             self.params[name] = p
             self.masks[name] = mask.to(device=p.device, dtype=torch.bool)
-        self.groups = find_branch_groups(list(self.params), self.branch_patterns) if self.branch_patterns else []
+        self.groups = find_branch_groups(list(self.params), self.branch_patterns)
+        for group in self.groups:
+            self._check_group_shapes(group, self.params)
         self._broadcast()
         self._attach(optimizers, total_steps)
 
