@@ -337,6 +337,47 @@ def test_converter_cli_and_pretrained_loading(tmp_path, capsys):
         wrong.init_weights()
 
 
+# -- sparse training with the project's hook -------------------------------------------------------------------------
+@pytest.mark.parametrize('init', ['uniform', 'snip'])
+def test_dynamic_sparse_training_of_slak(init):
+    """The hook masks exactly what the counting functions assume, holds the non-zero count through prune/grow, and
+    the sparse model still re-parameterises exactly."""
+    from largekernel.engine.sparse import DynamicSparseHook
+    cfg = dict(sparsity=0.4, granularity='element', include=None, init=init, prune='magnitude', grow='random',
+               prune_rate=0.5, update_interval=2)
+    torch.manual_seed(0)
+    model = Classifier(SLaK(TINY, kernel_sizes=(9, 7, 7, 5), small_kernel=3, gap_before_final_norm=True), 10)
+    with torch.no_grad():
+        for p in model.parameters():
+            p[p == 0] = 0.01
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    hook = DynamicSparseHook(total_steps=20, seed=0, **cfg)
+    hook.setup(model, [opt], loss_fn=lambda m: nn.functional.cross_entropy(m(x), y))
+    maskable = {n for n, _ in maskable_parameters(model)}
+    # SNIP leaves tensors with density >= 0.99 dense (here e.g. the stem and the head), as the official code
+    assert set(hook.masks) == maskable if init == 'uniform' else set(hook.masks) < maskable
+    start = count_params(model, nonzero=True)
+    unmasked = sum(p.numel() for n, p in model.named_parameters() if n not in hook.masks)
+    if init == 'uniform':
+        assert start == sparse_param_count(model, **sparse_kwargs(cfg))
+    for _ in range(6):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        hook.step()
+        # the number of kept weights is held; nothing outside the masks is non-zero (regrown weights start at 0)
+        assert sum(int(m.sum()) for m in hook.masks.values()) + unmasked == start
+        assert all(not (p.detach().ne(0) & ~hook.masks[n]).any() for n, p in hook.params.items())
+    assert hook.num_updates == 3
+    model.double().eval()
+    randomize_bn_stats(model)
+    xd = x.double()
+    expected = model(xd)
+    model.backbone.switch_to_deploy()
+    assert rel_err(model(xd), expected) <= 1e-10
+
+
 # -- configs --------------------------------------------------------------------------------------------------------
 CONFIGS = sorted(glob.glob('configs/slak/**/*.py', recursive=True))
 # the official commands (spec §4.5): drop path, prune rate, update frequency per model; 40% sparsity everywhere
