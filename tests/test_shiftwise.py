@@ -314,3 +314,40 @@ def test_published_sizes(arch, train_params, merged_params, macs):
     assert merged == pytest.approx(merged_params, rel=3e-3)  # the published convention (paper 31M / 56M)
     assert deploy == pytest.approx(merged_params, rel=3e-3)  # our fully folded inference form
     assert measured_macs == pytest.approx(macs, rel=3e-2)  # paper 5.0G / 9.4G
+
+
+def test_deploy_kernel_cache_follows_weight_updates():
+    op = make_op(10, 13)
+    op.reparameterize()
+    x = torch.randn(1, 10, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        first = op(x)
+        op.lk_conv.weight.mul_(2)  # e.g. an optimizer step or load_state_dict
+        second = op(x)
+    assert not torch.allclose(first, second)
+    fresh = make_op(10, 13)
+    fresh.reparameterize()
+    fresh.load_state_dict(op.state_dict())
+    assert rel_err(second, fresh(x)) <= 1e-12
+
+
+# -- tools/analysis_tools/benchmark.py -----------------------------------------------------------------------------
+@pytest.mark.parametrize('mode', ['deploy', 'train'])
+def test_benchmark_tool_on_bare_backbones(tmp_path, mode):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('benchmark', 'tools/analysis_tools/benchmark.py')
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    configs = []
+    for name, model in (('sw', f"dict(type='ShiftWise', arch={TINY_ARCH}, kernel_sizes={TINY_KERNELS})"),
+                        ('ur', "dict(type='UniRepLKNet', arch='A', gap_before_final_norm=True)")):
+        path = tmp_path / f'{name}.py'
+        path.write_text(f"default_scope = 'largekernel'\nmodel = {model}\n")
+        configs.append(str(path))
+    rows = benchmark.main([configs[0], '--baseline', configs[1], '--batch-size', '2', '--shape', '32', '48',
+                           '--mode', mode, '--iters', '1', '--warmup', '1', '--device', 'cpu'])
+    assert [r['config'] for r in rows] == [configs[1], configs[0]]
+    assert rows[0]['ratio'] == 1.0 and rows[1]['images_per_s'] > 0
+    assert rows[1]['ratio'] == pytest.approx(rows[1]['images_per_s'] / rows[0]['images_per_s'])
+    with pytest.raises(SystemExit):
+        benchmark.parse_args([configs[0], '--mode', 'fast'])
