@@ -8,7 +8,8 @@
 _base_ = './uniconvnet-t_in1k-pre_8xb64_in1k-384px.py'
 model = dict(
     backbone=dict(arch='L', drop_path_rate=0.3, init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
-    head=dict(in_channels=1280, init_cfg=dict(_delete_=True, type='TruncNormal', layer='Linear', std=0.02 * 0.001, bias=0.0)),
+    head=dict(in_channels=1280,
+              init_cfg=dict(_delete_=True, type='TruncNormal', layer='Linear', std=0.02 * 0.001, bias=0.0)),
 )
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.8))
 custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]
