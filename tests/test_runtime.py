@@ -1,0 +1,100 @@
+"""The runtime fixes installed by ``import largekernel`` and the scoped registries."""
+import pickle
+
+import pytest
+import torch
+import torch.distributed as dist
+from torch import nn
+
+import largekernel  # noqa: F401
+
+
+def test_checkpoint_with_message_hub_loads(tmp_path):
+    """torch >= 2.6 defaults to weights_only=True, which rejects mmengine's pickled HistoryBuffer."""
+    from mmengine.logging import MessageHub
+    from mmengine.runner.checkpoint import CheckpointLoader
+    hub = MessageHub.get_instance('test_checkpoint_with_message_hub_loads')
+    hub.update_scalar('train/loss', 1.5)
+    path = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'message_hub': hub.state_dict()}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)  # what mmengine 0.10.7 does without the fix
+    loaded = CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        CheckpointLoader.load_checkpoint(str(tmp_path / 'missing.pth'))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='the fallback is for machines without a GPU')
+def test_amp_without_gpu_warns_and_runs_fp32(monkeypatch):
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper, build_optim_wrapper
+    model = nn.Linear(3, 2)
+    cfg = dict(type='AmpOptimWrapper', loss_scale='dynamic', optimizer=dict(type='SGD', lr=0.1))
+    with pytest.warns(UserWarning, match='no GPU'):
+        wrapper = build_optim_wrapper(model, cfg)
+    assert type(wrapper) is OptimWrapper
+    loss = model(torch.ones(4, 3)).sum()
+    wrapper.update_params(loss)
+    monkeypatch.delattr(AmpOptimWrapper, '__new__')  # without the fix mmengine asserts a GPU
+    with pytest.raises(AssertionError):
+        build_optim_wrapper(model, cfg)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU (gloo) path')
+def test_pytorch_launcher_runs_ddp_on_cpu(monkeypatch):
+    """``init_dist('pytorch')`` and the DDP wrapper work without CUDA; SyncBN becomes BN."""
+    from mmengine.dist import init_dist
+    from mmengine.model import MMDistributedDataParallel
+    for key, value in dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0', MASTER_ADDR='127.0.0.1',
+                           MASTER_PORT='29731').items():
+        monkeypatch.setenv(key, value)
+    init_dist('pytorch', backend='nccl')
+    try:
+        assert dist.get_backend() == 'gloo'
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.SyncBatchNorm(4))
+        ddp = MMDistributedDataParallel(module=model, device_ids=[0])
+        assert not any(isinstance(m, nn.SyncBatchNorm) for m in ddp.modules())
+        ddp(torch.randn(2, 3, 8, 8)).sum().backward()
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize('scope', ['mmpretrain', 'mmdet', 'mmseg', 'mmdet3d'])
+def test_scoped_name_builds_from_every_toolbox(scope):
+    import importlib
+    from mmengine.registry import DefaultScope
+    registry = importlib.import_module(f'{scope}.registry').MODELS
+    with DefaultScope.overwrite_default_scope(scope):
+        model = registry.build(dict(type='largekernel.UniRepLKNet', arch='A', out_indices=(0, 1, 2, 3)))
+    assert type(model).__name__ == 'UniRepLKNet'
+    assert len(model(torch.randn(1, 3, 64, 64))) == 4
+
+
+def test_layer_decay_groups_follow_the_convnext_mapping():
+    from mmengine.optim import build_optim_wrapper
+    from largekernel.models import UniRepLKNet
+    model = nn.Module()
+    model.backbone = UniRepLKNet('S', gap_before_final_norm=True)
+    model.head = nn.Linear(768, 1000)
+    wrapper = build_optim_wrapper(model, dict(
+        optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05),
+        constructor='largekernel.LayerDecayOptimWrapperConstructor',
+        paramwise_cfg=dict(layer_decay_rate=0.8, num_layers=12)))
+    group_of = {id(p): g for g in wrapper.optimizer.param_groups for p in g['params']}
+
+    def lr(param):
+        return group_of[id(param)]['lr']
+    b = model.backbone
+    assert lr(b.downsample_layers[0][0].weight) == pytest.approx(0.8 ** 13)
+    assert lr(b.stages[0][0].pwconv1.weight) == pytest.approx(0.8 ** 12)
+    assert lr(b.downsample_layers[2][0].weight) == pytest.approx(0.8 ** 10)
+    assert lr(b.stages[2][26].pwconv1.weight) == pytest.approx(0.8 ** 2)  # 3 + 26 // 3 = 11
+    assert lr(b.stages[3][0].pwconv1.weight) == pytest.approx(0.8)
+    assert lr(b.norm3.weight) == lr(model.head.weight) == 1.0
+    assert group_of[id(b.stages[0][0].pwconv1.bias)]['weight_decay'] == 0.0
+    assert group_of[id(b.stages[0][0].gamma)]['weight_decay'] == 0.0
+    assert group_of[id(b.stages[0][0].grn.gamma)]['weight_decay'] == 0.05  # 4-D, as the official code
+    with pytest.raises(KeyError, match='layer_decay_rate'):
+        build_optim_wrapper(model, dict(optimizer=dict(type='AdamW', lr=1.0),
+                                        constructor='largekernel.LayerDecayOptimWrapperConstructor',
+                                        paramwise_cfg=dict(decay=0.8)))
