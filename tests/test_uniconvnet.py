@@ -377,6 +377,26 @@ def test_initialisation_matches_official():
     assert rates[-1] == pytest.approx(0.3)
 
 
+def test_dcn_init_survives_a_parent_trunc_normal_init_cfg():
+    """mmpretrain's ImageClassifier(init_cfg=TruncNormal over Conv2d/Linear) initialises the whole model before the
+    backbone's init_weights; the DCN branch must still start at exactly 0 as in the official model."""
+    from mmengine.model import BaseModule
+
+    class Parent(BaseModule):
+        def __init__(self):
+            super().__init__(init_cfg=dict(type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0))
+            self.backbone = UniConvNet(TINY)
+
+    parent = Parent()
+    dcn = parent.backbone.stages[0][0].dcn
+    nn.init.normal_(dcn.mask.weight)
+    parent.init_weights()
+    assert dcn.mask.weight.abs().sum() == 0 and dcn.offset.weight.abs().sum() == 0
+    fan = dcn.output_proj.weight.shape
+    assert abs(dcn.output_proj.weight.std().item() - math.sqrt(2 / sum(fan))) < 0.05  # Xavier, not 0.02
+    assert abs(parent.backbone.stages[0][0].ffn.fc1.weight.std().item() - 0.02) < 0.005
+
+
 def test_deploy_is_accepted_and_changes_nothing():
     torch.manual_seed(10)
     model = UniConvNet(TINY, out_indices=(0, 1, 2, 3)).eval()

@@ -230,7 +230,19 @@ class UniConvNet(LargeKernelBackbone):
                             dcn_impl=dcn_impl, with_cp=with_cp)
             for j in range(depths[i])]) for i in range(len(depths)))
         trunc_normal_init(self)
+        self._reset_dcns()
+        self._add_out_norms()
+
+    def _reset_dcns(self):
         for m in self.modules():
             if isinstance(m, DCNv3):
                 m.reset_parameters()
-        self._add_out_norms()
+
+    def init_weights(self):
+        """As the official model (spec §1.1, §1.4 pitfall b): a parent's init_cfg (mmpretrain's TruncNormal over every
+        Conv2d/Linear) runs before this, so the DCNv3 offset/mask (zero) and projection (Xavier) initialisation is
+        re-applied here, unless the weights come from a checkpoint."""
+        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
+        super().init_weights()
+        if not pretrained:
+            self._reset_dcns()
