@@ -34,6 +34,15 @@ def parse_args(argv=None):
     return args
 
 
+def dump_results(cfg, out_file):
+    """The ``--out`` dumper: mmdet's stores masks as RLE and drops the ground truth (as mmdet's own ``--out``);
+    the other toolboxes use mmengine's."""
+    if cfg.get('default_scope') == 'mmdet':
+        from mmdet.evaluation import DumpDetResults
+        return DumpDetResults(out_file_path=out_file)
+    return DumpResults(out_file_path=out_file)
+
+
 def main(argv=None):
     args = parse_args(argv)
     for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
@@ -52,7 +61,7 @@ def main(argv=None):
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out {args.out} must end with .pkl or .pickle')
-        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+        runner.test_evaluator.metrics.append(dump_results(cfg, args.out))
     return runner.test()
 
 
