@@ -664,3 +664,21 @@ def test_configs_build_every_model():
             with torch.device('meta'):
                 classifier = MMPRETRAIN_MODELS.build(cfg.model)
             assert isinstance(classifier.backbone, UniConvNet)
+
+
+def test_layer_decay_constructor_groups_uniconvnet_parameters():
+    """The 384 fine-tune configs' optimizer: lr scale decay ** (13 - layer_id), no weight decay on 1-D params."""
+    from largekernel.engine.optimizers import LayerDecayOptimWrapperConstructor
+    model = Classifier(UniConvNet(TINY, gap_before_final_norm=True))
+    constructor = LayerDecayOptimWrapperConstructor(
+        dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05)),
+        dict(layer_decay_rate=0.7, num_layers=12))
+    groups = constructor(model).optimizer.param_groups
+    by_param = {id(p): g for g in groups for p in g['params']}
+    named = dict(model.named_parameters())
+    for name, lid in (('backbone.downsample_layers.0.0.weight', 0), ('backbone.stages.0.0.gamma0', 1),
+                      ('backbone.stages.2.0.dcn.offset.weight', 3), ('backbone.stages.3.0.ffn.fc2.weight', 12),
+                      ('backbone.norm3.weight', 13), ('head.weight', 13)):
+        group = by_param[id(named[name])]
+        assert group['lr'] == pytest.approx(1e-3 * 0.7 ** (13 - lid)), name
+        assert group['weight_decay'] == (0.0 if named[name].ndim == 1 else 0.05), name

@@ -42,10 +42,10 @@ def dcnv3_grid_sample(value, offset, mask, groups, kernel_size=3, pad=1, dilatio
     """DCNv3 sampling with ``F.grid_sample``; ``value`` (N, H, W, C), offset/mask as in the module docstring;
     returns (N, H_out, W_out, C) with ``H_out = H + 2 * pad - dilation * (kernel_size - 1)``."""
     n, h, w, c, out_h, out_w, points = _check_core_inputs(value, offset, mask, groups, kernel_size, pad, dilation)
-    dt, dev = offset.dtype, offset.device
+    dt, dev = torch.promote_types(offset.dtype, torch.float32), offset.device  # coordinates never in half precision
     taps = torch.arange(kernel_size, dtype=dt, device=dev) * dilation
     kx, ky = (t.reshape(-1) for t in torch.meshgrid(taps, taps, indexing='ij'))  # k = kx_index * K + ky_index
-    off = offset.view(n, out_h, out_w, groups, points, 2) * offset_scale
+    off = offset.view(n, out_h, out_w, groups, points, 2).to(dt) * offset_scale
     x = (torch.arange(out_w, dtype=dt, device=dev) - pad).view(1, 1, out_w, 1, 1) + kx + off[..., 0]
     y = (torch.arange(out_h, dtype=dt, device=dev) - pad).view(1, out_h, 1, 1, 1) + ky + off[..., 1]
     # grid_sample, align_corners=False: the centre of pixel t lies at (2t + 1) / size - 1
