@@ -51,11 +51,15 @@ PADDINGS = ('code', 'paper')
 IMPLS = ('strip', 'shift')
 
 
+def rep_channel_count(channels, ghost_ratio):
+    """repN = the even number of channels that take part (the official ``int(C * (1 - G)) // 2 * 2``)."""
+    return int(channels * (1 - ghost_ratio)) // 2 * 2
+
+
 @functools.lru_cache(maxsize=None)
-def ghost_split(channels, ghost_ratio, seed=123):
-    """Sorted ``(rep, ghost)`` channel indices: the official ``np.random.seed(seed); np.random.choice(C, ghostN,
+def ghost_split(channels, rep_n, seed=123):
+    """Sorted ``(rep, ghost)`` channel indices: the official ``np.random.seed(seed); np.random.choice(C, C - repN,
     replace=False)`` draw (legacy numpy generator, stable across numpy versions)."""
-    rep_n = int(channels * (1 - ghost_ratio)) // 2 * 2
     ghost = np.random.RandomState(seed).choice(channels, channels - rep_n, replace=False)
     ghost = sorted(int(i) for i in ghost)
     rep = sorted(set(range(channels)) - set(ghost))
@@ -116,7 +120,7 @@ class ShiftWiseConv(nn.Module):
         for name, value in (('num_branches', num_branches), ('num_edges', num_edges)):
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f'ShiftWiseConv: {name} must be a positive int, got {value!r}')
-        rep, ghost = ghost_split(channels, ghost_ratio, seed)
+        rep, ghost = ghost_split(channels, rep_channel_count(channels, ghost_ratio), seed)
         if len(rep) < 2:
             raise ValueError(f'ShiftWiseConv: channels={channels} with ghost_ratio={ghost_ratio} leaves '
                              f'{len(rep)} shift-wise channels; at least 2 are needed')
@@ -289,11 +293,11 @@ class ShiftWiseBlock(nn.Module):
 
     def __init__(self, dim, kernel_size, small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4,
                  padding='code', impl=None, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False, with_cp=False,
-                 norm_cfg=None):
+                 norm_cfg=None, seed=123):
         super().__init__()
         self.with_cp = with_cp
         self.mixer = ShiftWiseConv(dim, kernel_size, small_kernel, ghost_ratio, num_branches, num_edges, padding,
-                                   impl, deploy, norm_cfg)
+                                   impl, deploy, norm_cfg, seed)
         self.norm = build_batch_norm(dim, norm_cfg)
         self.se = SEBlock(dim, reduction=4)
         self.pwconv1 = nn.Linear(dim, 4 * dim)
@@ -349,6 +353,7 @@ class ShiftWise(LargeKernelBackbone):
         num_edges (int): shift-add edges E (4).
         padding (str): ``'code'`` (default, the released model) or ``'paper'``; see ``ShiftWiseConv``.
         impl (str | None): ``'strip'`` or ``'shift'``; see ``ShiftWiseConv``.
+        seed (int): seed of the ghost splits and shift tables (123: the official ones; checkpoints carry them).
         drop_path_rate (float): stochastic depth, rising linearly over all blocks (SW-tiny: 0.2).
         layer_scale_init_value (float | None): initial layer scale (1e-6); None or 0 disables it.
         norm_cfg (dict): the BatchNorms of every block (``dict(type='SyncBN')`` for detection/segmentation).
@@ -362,7 +367,7 @@ class ShiftWise(LargeKernelBackbone):
     }
 
     def __init__(self, arch='tiny', in_channels=3, kernel_sizes=(51, 49, 47, 13), small_kernel=3, ghost_ratio=0.23,
-                 num_branches=2, num_edges=4, padding='code', impl=None, drop_path_rate=0.0,
+                 num_branches=2, num_edges=4, padding='code', impl=None, seed=123, drop_path_rate=0.0,
                  layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False, deploy=False, out_indices=(3,),
                  out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False, init_cfg=None):
         arch = resolve_arch('ShiftWise', arch, self.arch_zoo, ('depths', 'dims'))
@@ -386,7 +391,7 @@ class ShiftWise(LargeKernelBackbone):
             rates = drop_path_rates(drop_path_rate, depths)
         self.stages = nn.ModuleList(nn.Sequential(*[
             ShiftWiseBlock(dims[i], kernel_sizes[i], small_kernel, ghost_ratio, num_branches, num_edges, padding,
-                           impl, rates[i][j], layer_scale_init_value, deploy, with_cp, norm_cfg)
+                           impl, rates[i][j], layer_scale_init_value, deploy, with_cp, norm_cfg, seed)
             for j in range(depths[i])]) for i in range(len(depths)))
         trunc_normal_init(self)
         self._add_out_norms()
