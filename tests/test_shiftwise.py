@@ -427,3 +427,94 @@ def test_converter_merged_checkpoint_and_cli(tmp_path):
         convert_shiftwise({**official, 'stages.0.0.large_kernel.bn_sum.weight': torch.ones(6)})
     with pytest.raises(KeyError, match='no "stages.\\*" key'):
         convert_shiftwise({'conv.weight': torch.ones(1)})
+
+
+# -- configs and the sparse hook -------------------------------------------------------------------------------------
+CONFIGS = ['configs/shiftwise/shiftwise-tiny_8xb64-accum8_in1k.py',
+           'configs/shiftwise/shiftwise-small_8xb64-accum8_in1k.py',
+           'configs/shiftwise/deploy/shiftwise-tiny-deploy_8xb64-accum8_in1k.py',
+           'configs/shiftwise/deploy/shiftwise-small-deploy_8xb64-accum8_in1k.py']
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_configs_load_and_build_backbone(path):
+    import glob
+
+    from mmengine.config import Config
+    from mmengine.registry import MODELS
+    assert sorted(glob.glob('configs/shiftwise/**/*.py', recursive=True)) == sorted(CONFIGS)
+    cfg = Config.fromfile(path)
+    arch = 'small' if 'small' in path else 'tiny'
+    backbone = cfg.model.backbone
+    assert (backbone.arch, backbone.drop_path_rate, backbone.deploy if 'deploy' in path else False) == \
+        (arch, 0.4 if arch == 'small' else 0.2, 'deploy' in path)
+    # Table 8: 4096 = 8 x 64 x 8, AdamW 4e-3, wd 0.05, 5 warm-up epochs of 300, mixup 0.8 / cutmix 1.0
+    assert cfg.train_dataloader.batch_size * cfg.optim_wrapper.accumulative_counts * 8 == 4096
+    assert (cfg.optim_wrapper.optimizer.lr, cfg.optim_wrapper.optimizer.weight_decay) == (4e-3, 0.05)
+    assert cfg.param_scheduler[0].end == 5 and cfg.train_cfg.max_epochs == 300
+    assert [a['alpha'] for a in cfg.model.train_cfg.augments] == [0.8, 1.0]
+    assert cfg.model.head.in_channels == (768 if arch == 'small' else 640)
+    if 'deploy' not in path:
+        (hook,) = cfg.custom_hooks
+        assert (hook.sparsity, hook.update_interval, hook.prune, hook.sync_gap) == (0.3, 100, 'magnitude_sum', 131)
+    with torch.device('meta'):
+        model = MODELS.build(dict(backbone, type='largekernel.ShiftWise'))
+    assert model.deploy == ('deploy' in path)
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_configs_build_classifier(path):
+    pytest.importorskip('mmpretrain.models', reason='mmpretrain (ImageClassifier) is not importable')
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+    cfg = Config.fromfile(path)
+    init_default_scope('mmpretrain')
+    with torch.device('meta'):
+        classifier_model = MODELS.build(cfg.model)
+    assert classifier_model.backbone.deploy == ('deploy' in path)
+
+
+def test_sparse_hook_with_the_config_settings():
+    from mmengine.config import Config
+
+    from largekernel.engine.sparse import DynamicSparseHook
+    settings = dict(Config.fromfile(CONFIGS[0]).custom_hooks[0])
+    settings.pop('type')
+    settings.update(update_interval=1, total_steps=10, init='uniform', sync_gap=2, seed=0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = ShiftWise(TINY_ARCH, kernel_sizes=TINY_KERNELS, gap_before_final_norm=True)
+            self.head = nn.Linear(20, 4)
+
+        def forward(self, x):
+            return self.head(self.backbone(x)[0])
+
+    torch.manual_seed(0)
+    net = Net()
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
+    hook = DynamicSparseHook(**settings)
+    hook.setup(net, [opt])
+    lk = [f'backbone.stages.{i}.{j}.mixer.lk_convs.{b}.weight' for i, d in enumerate(TINY_ARCH['depths'])
+          for j in range(d) for b in (0, 1)]
+    assert sorted(hook.masks) == sorted(lk)  # only the large-kernel group convs ("only L"), both Rep branches
+    assert len(hook.groups) == len(lk) // 2
+    for step in range(4):
+        opt.zero_grad()
+        F.cross_entropy(net(torch.randn(4, 3, 32, 32)), torch.tensor([0, 1, 2, 3])).backward()
+        opt.step()
+        hook.step()
+        for name in lk:
+            weight, mask = dict(net.named_parameters())[name], hook.masks[name]
+            assert mask.shape == (weight.shape[0],)  # one entry per 3x3 filter (coarse)
+            assert (weight[~mask] == 0).all() and int(mask.sum()) == round(0.7 * weight.shape[0])
+    assert hook.num_updates == 4
+    # a pruned filter contributes nothing: zeroing it again changes no output
+    x = torch.randn(1, 3, 32, 32)
+    net.eval()
+    with torch.no_grad():
+        before = net(x)
+        for name in lk:
+            dict(net.named_parameters())[name][~hook.masks[name]] = 0
+        assert torch.equal(net(x), before)
