@@ -45,7 +45,7 @@ def dcnv3_grid_sample(value, offset, mask, groups, kernel_size=3, pad=1, dilatio
     dt, dev = torch.promote_types(offset.dtype, torch.float32), offset.device  # coordinates never in half precision
     taps = torch.arange(kernel_size, dtype=dt, device=dev) * dilation
     kx, ky = (t.reshape(-1) for t in torch.meshgrid(taps, taps, indexing='ij'))  # k = kx_index * K + ky_index
-    off = offset.view(n, out_h, out_w, groups, points, 2).to(dt) * offset_scale
+    off = offset.reshape(n, out_h, out_w, groups, points, 2).to(dt) * offset_scale
     x = (torch.arange(out_w, dtype=dt, device=dev) - pad).view(1, 1, out_w, 1, 1) + kx + off[..., 0]
     y = (torch.arange(out_h, dtype=dt, device=dev) - pad).view(1, out_h, 1, 1, 1) + ky + off[..., 1]
     # grid_sample, align_corners=False: the centre of pixel t lies at (2t + 1) / size - 1
@@ -54,7 +54,7 @@ def dcnv3_grid_sample(value, offset, mask, groups, kernel_size=3, pad=1, dilatio
     v = value.reshape(n, h, w, groups, c // groups).permute(0, 3, 4, 1, 2).reshape(n * groups, c // groups, h, w)
     sampled = F.grid_sample(v, grid.to(v.dtype), mode='bilinear', padding_mode='zeros', align_corners=False)
     sampled = sampled.view(n, groups, c // groups, out_h, out_w, points)
-    m = mask.view(n, out_h, out_w, groups, points).permute(0, 3, 1, 2, 4).unsqueeze(2)
+    m = mask.reshape(n, out_h, out_w, groups, points).permute(0, 3, 1, 2, 4).unsqueeze(2)
     out = (sampled * m).sum(-1)  # (N, G, C/G, Ho, Wo)
     return out.permute(0, 3, 4, 1, 2).reshape(n, out_h, out_w, c)
 
@@ -65,9 +65,9 @@ def dcnv3_torchvision(value, offset, mask, groups, kernel_size=3, pad=1, dilatio
     from torchvision.ops import deform_conv2d
     n, h, w, c, out_h, out_w, points = _check_core_inputs(value, offset, mask, groups, kernel_size, pad, dilation)
     k = kernel_size
-    off = (offset.view(n, out_h, out_w, groups, k, k, 2) * offset_scale).flip(-1).transpose(4, 5)
+    off = (offset.reshape(n, out_h, out_w, groups, k, k, 2) * offset_scale).flip(-1).transpose(4, 5)
     off = off.reshape(n, out_h, out_w, groups * points * 2).permute(0, 3, 1, 2)
-    m = mask.view(n, out_h, out_w, groups, k, k).transpose(4, 5).reshape(n, out_h, out_w, -1).permute(0, 3, 1, 2)
+    m = mask.reshape(n, out_h, out_w, groups, k, k).transpose(4, 5).reshape(n, out_h, out_w, -1).permute(0, 3, 1, 2)
     weight = value.new_ones(c, 1, k, k)
     out = deform_conv2d(value.permute(0, 3, 1, 2), off.to(value.dtype), weight, padding=pad, dilation=dilation,
                         mask=m.to(value.dtype))
