@@ -1,4 +1,5 @@
 """Tests of the dynamic sparse training hook (largekernel/engine/sparse.py)."""
+import copy
 import math
 import os
 import os.path as osp
@@ -156,7 +157,7 @@ def test_density_held_exactly(granularity, init):
                              prune='magnitude' if granularity == 'element' else 'magnitude_sum', seed=1)
     hook.setup(model, [opt], loss_fn=_loss_fn)
     counts = {n: int(m.sum()) for n, m in hook.masks.items()}
-    assert len(set(hook.densities().values())) > 1 or init == 'uniform'  # SNIP/ERK give per-layer densities
+    assert len(set(hook.densities().values())) > 1    # SNIP/ERK give per-layer densities
     start = {n: m.clone() for n, m in hook.masks.items()}
     for i in range(8):
         _train(model, hook, opt, 1, seed=i)
@@ -196,9 +197,18 @@ def test_branch_groups_shared_init_and_sync():
     hook = DynamicSparseHook(sparsity=0.4, granularity='filter', prune='magnitude_sum', include=[r'^lk\.'],
                              branch_groups=[r'^lk\.(\d)\.weight'], sync_gap=2, update_interval=1, prune_rate=0.5,
                              total_steps=100, seed=3)
+    with torch.no_grad():
+        model.lk[1].weight.mul_(3)                          # make the branches' SNIP scores differ
+    plain = DynamicSparseHook(sparsity=0.4, granularity='filter', prune='magnitude_sum', include=[r'^lk\.'],
+                              total_steps=100)
+    plain.setup(copy.deepcopy(model), loss_fn=_loss_fn)     # per-branch SNIP densities, no groups
     hook.setup(model, [opt], loss_fn=_loss_fn)
     assert hook.groups == [['lk.0.weight', 'lk.1.weight']]
     assert torch.equal(hook.masks['lk.0.weight'], hook.masks['lk.1.weight'])   # shared initial mask
+    per_branch = plain.densities()
+    assert per_branch['lk.0.weight'] != per_branch['lk.1.weight']
+    mean = (per_branch['lk.0.weight'] + per_branch['lk.1.weight']) / 2        # SW's "mean" init (exp. #15)
+    assert int(hook.masks['lk.0.weight'].sum()) == round(mean * 32)
     _train(model, hook, opt, 1)              # update 1: independent per branch
     assert not torch.equal(hook.masks['lk.0.weight'], hook.masks['lk.1.weight'])
     # update 2 is a sync update (2 % sync_gap == 0): branch 0 is pruned on the summed filter norms of both branches.
