@@ -518,3 +518,38 @@ def test_sparse_hook_with_the_config_settings():
         for name in lk:
             dict(net.named_parameters())[name][~hook.masks[name]] = 0
         assert torch.equal(net(x), before)
+
+
+# -- heavy / GPU ---------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_sw_tiny_deploy_equivalence_full_size():
+    torch.manual_seed(0)
+    model = randomize(ShiftWise('tiny', out_indices=(0, 1, 2, 3)).double()).eval()
+    x = torch.randn(1, 3, 96, 96, dtype=torch.float64)
+    expected = model(x)
+    model.switch_to_deploy()
+    for out, ref in zip(model(x), expected):
+        assert rel_err(out, ref) <= 1e-10
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')
+def test_operator_on_gpu_fp16_and_deterministic():
+    op = make_op(64, 51).float().cuda()
+    x = torch.randn(2, 64, 28, 28, device='cuda')
+    ref = op(x)
+    cpu = make_op(64, 51).float()
+    assert rel_err(ref.cpu(), cpu(x.cpu())) < 1e-5
+    with torch.autocast('cuda', dtype=torch.float16):
+        assert rel_err(op(x).float(), ref) < 1e-2
+    torch.use_deterministic_algorithms(True)
+    try:
+        op.train()
+        grads = []
+        for _ in range(2):
+            op.zero_grad()
+            xg = x.clone().requires_grad_()
+            op(xg).square().sum().backward()
+            grads.append(torch.cat([xg.grad.flatten(), op.lk_convs[0].weight.grad.flatten()]))
+        assert torch.equal(grads[0], grads[1])
+    finally:
+        torch.use_deterministic_algorithms(False)
