@@ -1,7 +1,5 @@
 """ShiftwiseConv (SW): operator vs the official shift-add semantics and the dense strip equivalent, deploy form,
 published sizes, bad input, sparse-hook wiring, converter, configs."""
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -245,6 +243,8 @@ def test_operator_bad_input(kwargs, match):
 def test_operator_too_few_channels():
     with pytest.raises(ValueError, match='channels=2 with ghost_ratio=0.23 leaves 0'):
         ShiftWiseConv(2, 13)
+    with pytest.raises(ValueError, match='channels must be a positive int, got 0'):
+        ShiftWiseConv(0, 13)
 
 
 def test_backbone_bad_input():

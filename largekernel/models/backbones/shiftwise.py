@@ -1,14 +1,15 @@
 """ShiftwiseConv (Li et al., "ShiftwiseConv: Small Convolutional Kernel with Large Kernel Effect", CVPR 2025).
 
-| arch  | depths   | dims               | params (merged, 1000 cls) | MACs @224 (paper convention) | IN-1K top-1 |
-|-------|----------|--------------------|---------------------------|------------------------------|-------------|
-| tiny  | 3-3-18-3 | 80, 160, 320, 640  | 31.00M (paper: 31M)       | 5.02G (paper: 5.0G)          | 83.4        |
-| small | 3-3-27-3 | 96, 192, 384, 768  | 55.99M (paper: 56M)       | 9.33G (paper: 9.4G)          | 83.9        |
+| arch  | depths   | dims              | params: training / merged / deploy (1000 cls) | MACs @224     | IN-1K top-1 |
+|-------|----------|-------------------|-----------------------------------------------|---------------|-------------|
+| tiny  | 3-3-18-3 | 80, 160, 320, 640 | 31.79M / 31.00M / 30.94M (paper: 31M)         | 5.02G (5.0G)  | 83.4        |
+| small | 3-3-27-3 | 96, 192, 384, 768 | 57.31M / 55.99M / 55.89M (paper: 56M)         | 9.33G (9.4G)  | 83.9        |
 
-"merged" = the two re-parameterisation branches summed into one group conv (the official ``merge_branches``; spec
-§2.8); our deploy form also folds the BatchNorms and layer scale, which removes a few thousand more parameters.
-Checked by tests/test_shiftwise.py. Equivalent large kernels per stage M = 51, 49, 47, 13 with small kernel N = 3
-(paper Table 8), ghost ratio G = 0.23, 2 Rep branches, E = 4 edges, in all four stages (§3.8, #21).
+"merged" = the two re-parameterisation branches summed into one group conv (the official ``merge_branches``, the
+published convention; spec §2.8); our deploy form also folds the BatchNorms, GRN bias and layer scale. MACs in the
+paper's convention (see ``ShiftWiseConv.count_macs``). Checked by tests/test_shiftwise.py. Equivalent large kernels
+per stage M = 51, 49, 47, 13 with small kernel N = 3 (paper Table 8), ghost ratio G = 0.23, 2 Rep branches, E = 4
+edges, in all four stages (§3.8, #21).
 
 The SW operator (§3.2-3.6; spec §2.2) replaces an M x N / N x M strip pair by ceil(M/N) N x N filters per channel:
 
@@ -26,8 +27,11 @@ Implementation (no custom CUDA): filters sharing a strip position are summed ove
 the BNs is linear), which gives per-path filters; with the code's padding the shifted N x N windows tile the strip
 exactly, so the horizontal path *is* a depth-wise N x (N nk) convolution and the vertical one an (N nk) x N
 convolution (spec §2.2, "exact equivalent"); both run as stock ``conv2d``, so the operator works on CPU and GPU, in
-fp16/bf16, deterministically. The shift tables are buffers (saved in checkpoints). ``count_macs`` reports the
-official group conv's MACs on the (H + 2p - N + 1)^2 map, as the paper counts (spec §2.8), not our strips'.
+fp16/bf16 (the official CUDA op is fp32-only), with no atomics of its own (deterministic on CPU, and on GPU under
+``torch.use_deterministic_algorithms``). The deploy form caches its assembled kernels for inference. The shift
+tables are buffers (saved in checkpoints). ``count_macs`` reports the official group conv's MACs on the
+(H + 2p - N + 1)^2 map, as the paper counts (spec §2.8), not our strips'. CPU inference (2 threads, batch 2, 224):
+SW-tiny deploy runs at about 0.75x UniRepLKNet-T deploy (tools/analysis_tools/benchmark.py).
 
 Paper vs code (spec §2.2, §5): we follow the code, which the released checkpoint needs -- padding N - 1 with a crop
 of 1 (``padding='code'``, equal to zero-padded strip convolutions at the borders); the paper's default N // 2
@@ -101,6 +105,8 @@ class ShiftWiseConv(nn.Module):
     def __init__(self, channels, kernel_size, small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4,
                  padding='code', impl=None, deploy=False, norm_cfg=None, seed=123):
         super().__init__()
+        if not (isinstance(channels, int) and channels >= 1):
+            raise ValueError(f'ShiftWiseConv: channels must be a positive int, got {channels!r}')
         if not (isinstance(small_kernel, int) and small_kernel >= 1 and small_kernel % 2 == 1):
             raise ValueError(f'ShiftWiseConv: small_kernel must be an odd positive int, got {small_kernel!r}')
         if not (isinstance(kernel_size, int) and kernel_size > small_kernel):

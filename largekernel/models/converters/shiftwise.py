@@ -30,8 +30,6 @@ draw the same numbers as the torch version the official model was built with.
 """
 import re
 
-import torch
-
 from ..backbones.shiftwise import ghost_split, shift_tables
 
 _BN = r'(?P<p>weight|bias|running_mean|running_var|num_batches_tracked)'
