@@ -429,6 +429,17 @@ def test_converter_merged_checkpoint_and_cli(tmp_path):
         convert_shiftwise({'conv.weight': torch.ones(1)})
 
 
+@pytest.mark.parametrize('arch,published', [('tiny', 30.77e6), ('small', 55.59e6)])
+def test_merged_params_with_30_percent_of_lk_filters_pruned(arch, published):
+    """Spec §2.8: the merged model with 30 % of the large-kernel filters zero (the sparse-trained checkpoint)."""
+    from largekernel.utils.sparsity import sparse_param_count
+    with torch.device('meta'):
+        model = ShiftWise(arch, num_branches=1, gap_before_final_norm=True)
+        head = nn.Linear(model.channels[-1], 1000)
+    kept = sparse_param_count(model, 0.7, include=[r'mixer\.lk_convs\.\d+\.weight$'], granularity='filter')
+    assert kept + count_params(head) == pytest.approx(published, rel=1e-3)
+
+
 # -- configs and the sparse hook -------------------------------------------------------------------------------------
 CONFIGS = ['configs/shiftwise/shiftwise-tiny_8xb64-accum8_in1k.py',
            'configs/shiftwise/shiftwise-small_8xb64-accum8_in1k.py',
