@@ -22,10 +22,9 @@ import time
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.model import BaseModel
-from mmengine.registry import MODELS, init_default_scope
 
 import largekernel  # noqa: F401  (registers the largekernel modules)
-from largekernel.utils import count_params, largekernel_backbones
+from largekernel.utils import build_model_from_config, count_params, largekernel_backbones
 
 MODES = ('train', 'deploy', 'inference')
 
@@ -33,10 +32,7 @@ MODES = ('train', 'deploy', 'inference')
 def build_model(config, mode, cfg_options=None):
     """The config's model in the structure ``mode`` asks for (see the module docstring)."""
     cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model = MODELS.build(cfg.model)
+    model = build_model_from_config(cfg, cfg_options)  # merges cfg_options into cfg
     if mode == 'deploy':
         for backbone in largekernel_backbones(model):
             backbone.switch_to_deploy()
