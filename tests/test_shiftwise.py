@@ -205,6 +205,8 @@ def test_operator_deploy_equivalence(padding, impl):
     op.reparameterize()  # idempotent
     assert op.deploy and not hasattr(op, 'lk_convs') and not hasattr(op, 'bn_h')
     assert rel_err(op(x), expected) <= 1e-10
+    with torch.no_grad():  # the inference path (channels-last strips, cached kernels), twice
+        assert rel_err(op(x), expected) <= 1e-10 and rel_err(op(x), expected) <= 1e-10
 
 
 def test_operator_low_precision_and_determinism():
