@@ -174,6 +174,14 @@ def test_operator_matches_official_shift_add_paper_padding():
     assert rel_err(code(x), expected) > 1e-3
 
 
+def test_operator_without_ghost_channels():
+    op = make_op(10, 9, ghost_ratio=0.0)  # "#26 - ghost" ablation: every channel shift-wise
+    assert op.ghost_index.numel() == 0 and op.rep_channels == 10
+    x = torch.randn(2, 10, 7, 8, dtype=torch.float64)
+    expected = official_forward(op, x, [c.weight for c in op.lk_convs], (op.bn_h, op.bn_v, op.bn_s))
+    assert rel_err(op(x), expected) <= 1e-12
+
+
 @pytest.mark.parametrize('kernel_size', [51, 49, 47, 13])  # the four stages' geometry (spec §2.2 table)
 def test_operator_matches_dense_strip_convolution(kernel_size):
     op = make_op(6, kernel_size)
