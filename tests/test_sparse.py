@@ -281,8 +281,10 @@ def test_ema_respects_masks_and_resets_regrown(ema_first):
     ema = ExponentialMovingAverage(model, momentum=0.1)
     hook.attach_ema(ema)
     ema_params = dict(ema.module.named_parameters())
-    _train(model, hook, opt, 3, ema=ema, ema_first=ema_first)     # third step = first update
-    grown = hook._pending_reset[-1][1]
+    _train(model, hook, opt, 2, ema=ema, ema_first=ema_first)
+    before = {n: m.clone() for n, m in hook.masks.items()}
+    _train(model, hook, opt, 1, seed=2, ema=ema, ema_first=ema_first)     # third step = first update
+    grown = {n: hook.masks[n] & ~before[n] for n in before}
     assert any(g.any() for g in grown.values())
     _train(model, hook, opt, 1, seed=3, ema=ema, ema_first=ema_first)
     for name, p in hook.params.items():

@@ -360,7 +360,7 @@ class DynamicSparseHook(Hook):
         self._serial = 0                 # optimizer.step() calls seen (orders EMA resets, see _after_ema_update)
         self._total_steps = None
         self._ema_models = []
-        self._pending_reset = []         # (self._serial at the update, {name: grown mask})
+        self._pending_reset = {}         # id(EMA model) -> (self._serial at the last update, {name: grown units})
         self._loaded = None              # masks/state from after_load_checkpoint, consumed in before_train
         self._derive_from_weights = False
 
@@ -489,8 +489,10 @@ class DynamicSparseHook(Hook):
                 self.masks[name], _ = prune_and_grow(self.masks[name], magnitude_scores(p, self.granularity),
                                                      rate, self.generator)
         self._broadcast()
-        grown = OrderedDict((n, self.masks[n] & ~old[n]) for n in self.masks)
-        self._pending_reset.append((self._serial, grown))
+        for ema in self._ema_models:       # regrown units (merged with those of updates not yet reset)
+            _, pending = self._pending_reset.get(id(ema), (None, {}))
+            grown = OrderedDict((n, (self.masks[n] & ~old[n]) | pending.get(n, False)) for n in self.masks)
+            self._pending_reset[id(ema)] = (self._serial, grown)
         self.apply_masks()
 
     def densities(self):
@@ -522,7 +524,7 @@ class DynamicSparseHook(Hook):
         self._handles = []
         for ema in self._ema_models:
             ema.__dict__.pop('update_parameters', None)
-        self._ema_models = []
+        self._ema_models, self._pending_reset = [], {}
 
     # ---- Runner hooks ------------------------------------------------------------------------------------------
     def before_train(self, runner):
@@ -636,14 +638,14 @@ class DynamicSparseHook(Hook):
 
     def _after_ema_update(self, ema):
         params = self._ema_params(ema)
-        ready = [g for serial, g in self._pending_reset if serial < self._serial]
-        with torch.no_grad():
-            for grown in ready:
+        serial, grown = self._pending_reset.get(id(ema), (self._serial, {}))
+        if serial < self._serial:          # an optimizer step has trained the regrown units since the update
+            del self._pending_reset[id(ema)]
+            with torch.no_grad():
                 for name, g in grown.items():
                     if name in params:
                         sel = expand_mask(g, params[name]).expand_as(params[name])
                         params[name][sel] = self.params[name].detach()[sel].to(params[name].dtype)
-        self._pending_reset = [(serial, g) for serial, g in self._pending_reset if serial >= self._serial]
         self._mask_ema(ema)
 
     def _overall_density(self):
