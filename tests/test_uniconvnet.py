@@ -184,7 +184,7 @@ def test_dcn_matches_mmcv_modulated_deform_conv():
         conv.weight.fill_(1.0)
     off = offset.view(n, h, w, g, k, k, 2).flip(-1).transpose(4, 5).reshape(n, h, w, -1).permute(0, 3, 1, 2)
     msk = mask.view(n, h, w, g, k, k).transpose(4, 5).reshape(n, h, w, -1).permute(0, 3, 1, 2)
-    ref = conv(value.permute(0, 3, 1, 2), off.contiguous(), msk.contiguous()).permute(0, 2, 3, 1)
+    ref = conv(value.permute(0, 3, 1, 2).contiguous(), off.contiguous(), msk.contiguous()).permute(0, 2, 3, 1)
     torch.testing.assert_close(dcnv3_grid_sample(value, offset, mask, g), ref, rtol=1e-4, atol=1e-4)
 
 
