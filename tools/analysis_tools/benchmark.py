@@ -13,10 +13,13 @@ Each config's ``model`` is built with ``MODELS.build`` under the config's defaul
 * ``train``: the training structure in train mode, forward + backward of the sum of the outputs (no optimizer).
 
 Models deriving from mmengine's ``BaseModel`` are run with ``mode='tensor'`` (no data preprocessor: the input is
-already a normalised random tensor); anything else with ``model(x)``. Timing: ``warmup`` untimed iterations, then
-``iters`` timed ones (CUDA synchronised). The baseline (if given) is measured first and listed as 1.00x.
+already a normalised random tensor); anything else with ``model(x)``. Timing: all models are built first; each runs
+``warmup`` untimed iterations, then the ``iters`` timed iterations are interleaved (one of each model per round,
+CUDA synchronised) and images/s = batch size / median iteration time, so that load changes on a shared machine
+affect all models alike. The baseline (if given) is listed first as 1.00x.
 """
 import argparse
+import statistics
 import time
 
 import torch
@@ -50,8 +53,8 @@ def _sum_outputs(out):
     raise TypeError(f'cannot back-propagate through a model output of type {type(out).__name__}')
 
 
-def throughput(model, mode, batch_size, in_channels, shape, iters, warmup, device):
-    """Images per second of ``model`` on random ``(batch_size, in_channels, H, W)`` inputs."""
+def make_step(model, mode, batch_size, in_channels, shape, device):
+    """One benchmark iteration of ``model`` on a random ``(batch_size, in_channels, H, W)`` input."""
     model = model.to(device)
     model.train(mode == 'train')
     x = torch.randn(batch_size, in_channels, *shape, device=device)
@@ -64,17 +67,25 @@ def throughput(model, mode, batch_size, in_channels, shape, iters, warmup, devic
         else:
             with torch.no_grad():
                 run()
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
 
-    for _ in range(warmup):
-        step()
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
+    return step
+
+
+def interleaved_times(steps, iters, warmup):
+    """Seconds per iteration of every step, measured round-robin (one iteration of each model per round), so that
+    load changes on a shared machine affect all models alike."""
+    for step in steps:
+        for _ in range(warmup):
+            step()
+    times = [[] for _ in steps]
     for _ in range(iters):
-        step()
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    return iters * batch_size / (time.perf_counter() - start)
+        for step, record in zip(steps, times):
+            start = time.perf_counter()
+            step()
+            record.append(time.perf_counter() - start)
+    return times
 
 
 def parse_args(argv=None):
@@ -101,24 +112,25 @@ def main(argv=None):
     args = parse_args(argv)
     device = torch.device(args.device)
     configs = ([args.baseline] if args.baseline else []) + list(args.configs)
-    rows = []
+    steps, params = [], []
     for config in configs:
         model, in_channels = build_model(config, args.mode, args.cfg_options)
-        params = count_params(model)
-        speed = throughput(model, args.mode, args.batch_size, in_channels, args.shape, args.iters, args.warmup,
-                           device)
-        rows.append((config, params, speed))
-        del model
-    base = rows[0][2] if args.baseline else None
+        params.append(count_params(model))
+        steps.append(make_step(model, args.mode, args.batch_size, in_channels, args.shape, device))
+    times = interleaved_times(steps, args.iters, args.warmup)
+    speeds = [args.batch_size / statistics.median(t) for t in times]
+    base = speeds[0] if args.baseline else None
     print(f'mode {args.mode}, device {device}, batch {args.batch_size}, input {tuple(args.shape)}, '
-          f'{args.iters} iters after {args.warmup} warm-up, torch threads {torch.get_num_threads()}')
-    width = max(len(c) for c, _, _ in rows) + (len(' (baseline)') if args.baseline else 0)
+          f'{args.iters} interleaved iterations after {args.warmup} warm-up, median time, '
+          f'torch threads {torch.get_num_threads()}')
+    width = max(len(c) for c in configs) + (len(' (baseline)') if args.baseline else 0)
     print(f'{"config":<{width}}  {"params":>9}  {"images/s":>10}  {"vs baseline":>11}')
-    for i, (config, params, speed) in enumerate(rows):
+    for i, (config, n, speed) in enumerate(zip(configs, params, speeds)):
         ratio = f'{speed / base:.2f}x' if base else '-'
         name = f'{config} (baseline)' if args.baseline and i == 0 else config
-        print(f'{name:<{width}}  {params / 1e6:>8.2f}M  {speed:>10.2f}  {ratio:>11}')
-    return [dict(config=c, params=p, images_per_s=s, ratio=(s / base if base else None)) for c, p, s in rows]
+        print(f'{name:<{width}}  {n / 1e6:>8.2f}M  {speed:>10.2f}  {ratio:>11}')
+    return [dict(config=c, params=n, images_per_s=v, ratio=(v / base if base else None))
+            for c, n, v in zip(configs, params, speeds)]
 
 
 if __name__ == '__main__':
