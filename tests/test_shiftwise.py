@@ -574,3 +574,33 @@ def test_operator_on_gpu_fp16_and_deterministic():
         assert torch.equal(grads[0], grads[1])
     finally:
         torch.use_deterministic_algorithms(False)
+
+
+@pytest.mark.slow
+def test_official_sw_tiny_to_deploy_pipeline(tmp_path):
+    """Synthetic official SW-tiny checkpoint -> converter -> tools/model_converters/reparameterize.py -> the deploy
+    config's classifier gives the training classifier's logits."""
+    pytest.importorskip('mmpretrain.models', reason='mmpretrain (ImageClassifier) is not importable')
+    import importlib.util
+
+    from largekernel.utils import build_model_from_config
+    from largekernel.models.converters.shiftwise import convert_shiftwise
+    torch.manual_seed(0)
+    backbone = randomize(ShiftWise('tiny', gap_before_final_norm=True)).eval()
+    head = nn.Linear(640, 1000)
+    converted = convert_shiftwise({'model': official_state(backbone, head)})
+    src, dst = tmp_path / 'sw_tiny_converted.pth', tmp_path / 'sw_tiny_deploy.pth'
+    torch.save({'state_dict': converted}, src)
+    spec = importlib.util.spec_from_file_location('reparam', 'tools/model_converters/reparameterize.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    tool.main([CONFIGS[0], str(src), str(dst)])
+    train_model = build_model_from_config(CONFIGS[0]).eval()
+    train_model.load_state_dict(converted)
+    deploy_model = build_model_from_config(CONFIGS[2]).eval()
+    deploy_model.load_state_dict(torch.load(dst, weights_only=False)['state_dict'])
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = train_model(x, mode='tensor')
+        assert rel_err(deploy_model(x, mode='tensor'), expected) < 1e-4
+        assert rel_err(head(backbone(x)[0]), expected) < 1e-5
