@@ -34,12 +34,23 @@ def parse_args(argv=None):
     return args
 
 
+class DumpSegResults(DumpResults):
+    """mmengine's dumper without the per-class logits and the ground truth of mmseg samples (150 x H x W floats per
+    ADE20K image); the label maps (``pred_sem_seg``) and meta information are kept."""
+
+    def process(self, data_batch, predictions):
+        super().process(data_batch, [{k: v for k, v in p.items() if k not in ('seg_logits', 'gt_sem_seg')}
+                                     for p in predictions])
+
+
 def dump_results(cfg, out_file):
     """The ``--out`` dumper: mmdet's stores masks as RLE and drops the ground truth (as mmdet's own ``--out``);
-    the other toolboxes use mmengine's."""
+    mmseg's drops the logits; the other toolboxes use mmengine's."""
     if cfg.get('default_scope') == 'mmdet':
         from mmdet.evaluation import DumpDetResults
         return DumpDetResults(out_file_path=out_file)
+    if cfg.get('default_scope') == 'mmseg':
+        return DumpSegResults(out_file_path=out_file)
     return DumpResults(out_file_path=out_file)
 
 
