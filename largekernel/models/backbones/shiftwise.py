@@ -191,9 +191,9 @@ class ShiftWiseConv(nn.Module):
     def deploy_kernels(self):
         """The deploy form's computed kernels: ``(kh, kv)`` strips with the small path and the identity added to
         the centre of ``kh`` (impl 'strip'), or the scaled path filters ``(h, v, s)`` (impl 'shift'). Cached while
-        gradients are off (inference), keyed on the parameters' storage and version counters."""
-        params = (self.lk_conv.weight, self.scale)
-        key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)
+        gradients are off (inference), keyed on the storage and version counters of the weights and tables."""
+        sources = (self.lk_conv.weight, self.scale, self.h_table, self.v_table, self.s_table)
+        key = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in sources)
         cache = self.__dict__.get('_kernel_cache')
         if not torch.is_grad_enabled() and cache is not None and cache[0] == key:
             return cache[1]
