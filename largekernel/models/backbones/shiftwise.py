@@ -224,8 +224,9 @@ class ShiftWiseConv(nn.Module):
                 F.conv2d(x, kv, padding=(r, p), groups=kv.shape[0]))
 
     def _shift_paths(self, x, h, v, s):
-        """The official shift-add: one group conv (N x N, padding p) per path, then the strip positions are summed
-        at their offsets ``real_pad[i] = M//2 - N i - p`` (windows that fall outside the map are dropped)."""
+        """The official shift-add: the group conv (N x N, padding p; here with the per-path filters), then the
+        strip positions are summed at their offsets ``real_pad[i] = M//2 - N i - p`` along the strip and cropped by
+        ``p - N//2`` across it (windows that fall outside the map are dropped)."""
         n, nk, k = self.rep_channels, self.nk, self.small_kernel
         weight = torch.cat([h, v, s.unsqueeze(1)], 1).reshape(n * (2 * nk + 1), 1, k, k)
         z = F.conv2d(x, weight, padding=self.pad, groups=n).unflatten(1, (n, 2 * nk + 1))
