@@ -501,7 +501,8 @@ def test_sparse_hook_with_the_config_settings():
     from largekernel.engine.sparse import DynamicSparseHook
     settings = dict(Config.fromfile(CONFIGS[0]).custom_hooks[0])
     settings.pop('type')
-    settings.update(update_interval=1, total_steps=10, init='uniform', sync_gap=2, seed=0)
+    assert settings['init'] == 'snip'
+    settings.update(update_interval=1, total_steps=10, sync_gap=2, seed=0)
 
     class Net(nn.Module):
         def __init__(self):
@@ -516,11 +517,16 @@ def test_sparse_hook_with_the_config_settings():
     net = Net()
     opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
     hook = DynamicSparseHook(**settings)
-    hook.setup(net, [opt])
+    batch = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3])
+    hook.setup(net, [opt], loss_fn=lambda model: F.cross_entropy(model(batch[0]), batch[1]))  # SNIP on one batch
     lk = [f'backbone.stages.{i}.{j}.mixer.lk_convs.{b}.weight' for i, d in enumerate(TINY_ARCH['depths'])
           for j in range(d) for b in (0, 1)]
     assert sorted(hook.masks) == sorted(lk)  # only the large-kernel group convs ("only L"), both Rep branches
     assert len(hook.groups) == len(lk) // 2
+    counts = {name: int(hook.masks[name].sum()) for name in lk}
+    for group in hook.groups:  # one density and one initial mask per Rep pair (the "mean" init, #15)
+        assert torch.equal(hook.masks[group[0]], hook.masks[group[1]])
+    assert sum(counts.values()) == pytest.approx(0.7 * sum(hook.masks[n].numel() for n in lk), abs=len(lk))
     for step in range(4):
         opt.zero_grad()
         F.cross_entropy(net(torch.randn(4, 3, 32, 32)), torch.tensor([0, 1, 2, 3])).backward()
@@ -529,7 +535,7 @@ def test_sparse_hook_with_the_config_settings():
         for name in lk:
             weight, mask = dict(net.named_parameters())[name], hook.masks[name]
             assert mask.shape == (weight.shape[0],)  # one entry per 3x3 filter (coarse)
-            assert (weight[~mask] == 0).all() and int(mask.sum()) == round(0.7 * weight.shape[0])
+            assert (weight[~mask] == 0).all() and int(mask.sum()) == counts[name]
     assert hook.num_updates == 4
     # a pruned filter contributes nothing: zeroing it again changes no output
     x = torch.randn(1, 3, 32, 32)
