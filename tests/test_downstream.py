@@ -24,23 +24,24 @@ BN = dict(type='BN', requires_grad=True)
 DET_T = 'cascade-mask-rcnn_unireplknet-t_fpn_ms-3x_coco.py'
 SEG_T = 'upernet_unireplknet-t_8xb2-160k_ade20k-512x512.py'
 MONO3D_T = 'fcos3d_unireplknet-t_fpn_head-gn_8xb2-1x_nus-mono3d.py'
-# official settings (spec §3.12): arch, drop path, layer decay, EMA hook
+# official settings (spec §3.12): arch, drop path, layer decay, EMA hook; published params (M, paper Table 7)
 DET_RECIPES = {
-    DET_T: ('T', 0.3, 0.8, False),
-    'cascade-mask-rcnn_unireplknet-s_fpn_ms-3x_coco.py': ('S', 0.5, 0.8, False),
-    'cascade-mask-rcnn_unireplknet-s-in21k-pre_fpn_ms-3x_coco.py': ('S', 0.5, 0.8, True),
-    'cascade-mask-rcnn_unireplknet-b-in21k-pre_fpn_ms-3x_coco.py': ('B', 0.6, 0.8, True),
-    'cascade-mask-rcnn_unireplknet-l-in21k-pre_fpn_ms-3x_coco.py': ('L', 0.7, 0.7, True),
-    'cascade-mask-rcnn_unireplknet-xl-in21k-pre_fpn_ms-3x_coco.py': ('XL', 0.7, 0.7, True),
+    DET_T: ('T', 0.3, 0.8, False, 89),
+    'cascade-mask-rcnn_unireplknet-s_fpn_ms-3x_coco.py': ('S', 0.5, 0.8, False, 113),
+    'cascade-mask-rcnn_unireplknet-s-in21k-pre_fpn_ms-3x_coco.py': ('S', 0.5, 0.8, True, 113),
+    'cascade-mask-rcnn_unireplknet-b-in21k-pre_fpn_ms-3x_coco.py': ('B', 0.6, 0.8, True, 155),
+    'cascade-mask-rcnn_unireplknet-l-in21k-pre_fpn_ms-3x_coco.py': ('L', 0.7, 0.7, True, 276),
+    'cascade-mask-rcnn_unireplknet-xl-in21k-pre_fpn_ms-3x_coco.py': ('XL', 0.7, 0.7, True, 443),
 }
-# official settings (spec §3.13): arch, drop path, with_cp, layer decay, num_layers, crop
+# official settings (spec §3.13): arch, drop path, with_cp, layer decay, num_layers, crop; published params (M,
+# paper Table 8)
 SEG_RECIPES = {
-    SEG_T: ('T', 0.2, False, 1.0, 9, 512),
-    'upernet_unireplknet-s_8xb2-160k_ade20k-512x512.py': ('S', 0.3, True, 0.9, 12, 512),
-    'upernet_unireplknet-s-in21k-pre_8xb2-160k_ade20k-512x512.py': ('S', 0.3, True, 0.9, 12, 512),
-    'upernet_unireplknet-s-in21k-pre_8xb2-160k_ade20k-640x640.py': ('S', 0.3, True, 0.9, 12, 640),
-    'upernet_unireplknet-b-in21k-pre_8xb2-160k_ade20k-640x640.py': ('B', 0.3, True, 0.9, 12, 640),
-    'upernet_unireplknet-l-in21k-pre_8xb2-160k_ade20k-640x640.py': ('L', 0.4, True, 0.85, 12, 640),
+    SEG_T: ('T', 0.2, False, 1.0, 9, 512, 61),
+    'upernet_unireplknet-s_8xb2-160k_ade20k-512x512.py': ('S', 0.3, True, 0.9, 12, 512, 86),
+    'upernet_unireplknet-s-in21k-pre_8xb2-160k_ade20k-512x512.py': ('S', 0.3, True, 0.9, 12, 512, 86),
+    'upernet_unireplknet-s-in21k-pre_8xb2-160k_ade20k-640x640.py': ('S', 0.3, True, 0.9, 12, 640, 86),
+    'upernet_unireplknet-b-in21k-pre_8xb2-160k_ade20k-640x640.py': ('B', 0.3, True, 0.9, 12, 640, 130),
+    'upernet_unireplknet-l-in21k-pre_8xb2-160k_ade20k-640x640.py': ('L', 0.4, True, 0.85, 12, 640, 254),
 }
 DEPLOY_TWINS = {
     DET_T: 'deploy/cascade-mask-rcnn_unireplknet-t-deploy_fpn_ms-3x_coco.py',
@@ -161,10 +162,18 @@ def tiny_config(name, tmp_path, config_name=None, extra=None):
     return path
 
 
-def build(cfg):
+def build(cfg, deploy=None, device='cpu'):
     from mmengine.registry import MODELS, init_default_scope
     init_default_scope(cfg.default_scope)
-    return MODELS.build(cfg.model)
+    model_cfg = copy.deepcopy(cfg.model)
+    if deploy is not None:
+        model_cfg.backbone.deploy = deploy
+    with torch.device(device):
+        return MODELS.build(model_cfg)
+
+
+def count_params(module):
+    return sum(p.numel() for p in module.parameters())
 
 
 # -- (a) configs: the published recipes, and models that build under each toolbox's scope ----------------------------
@@ -172,7 +181,7 @@ def build(cfg):
 def test_cascade_config_states_the_official_recipe_and_builds(name):
     need('mmdet.models')
     from largekernel.models.backbones.unireplknet import UniRepLKNet
-    arch, drop_path, decay, ema = DET_RECIPES[name]
+    arch, drop_path, decay, ema, params = DET_RECIPES[name]
     cfg = load(name)
     assert cfg.default_scope == 'mmdet'
     backbone = cfg.model.backbone
@@ -205,6 +214,10 @@ def test_cascade_config_states_the_official_recipe_and_builds(name):
     assert bool(hooks) == ema
     if ema:
         assert (hooks[0].ema_type, hooks[0].momentum, hooks[0].priority) == ('ExpMomentumEMA', 1e-4, 49)
+    # the published size is the inference (deploy-form) detector's: within 1% (T 88.45M, S 112.99M, ... XL 443.21M)
+    assert count_params(build(cfg, deploy=True, device='meta')) == pytest.approx(params * 1e6, rel=0.01)
+    if name != DET_T:
+        return
     cfg.merge_from_dict(tiny_det(cfg))
     model = build(cfg)
     assert type(model).__name__ == 'CascadeRCNN' and isinstance(model.backbone, UniRepLKNet)
@@ -217,7 +230,7 @@ def test_cascade_config_states_the_official_recipe_and_builds(name):
 def test_upernet_config_states_the_official_recipe_and_builds(name):
     need('mmseg.models')
     from largekernel.models.backbones.unireplknet import UniRepLKNet
-    arch, drop_path, with_cp, decay, num_layers, crop = SEG_RECIPES[name]
+    arch, drop_path, with_cp, decay, num_layers, crop, params = SEG_RECIPES[name]
     cfg = load(name)
     assert cfg.default_scope == 'mmseg' and cfg.model.pretrained is None
     backbone = cfg.model.backbone
@@ -244,6 +257,11 @@ def test_upernet_config_states_the_official_recipe_and_builds(name):
     assert (poly.type, poly.power, poly.eta_min, poly.begin, poly.end) == ('PolyLR', 1.0, 0.0, 0, 160000)
     assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval, cfg.train_dataloader.batch_size) == (160000, 4000, 2)
     assert cfg.default_hooks.checkpoint.save_best == 'mIoU'
+    # the published size is the inference segmentor's: deploy-form backbone, no auxiliary head (T 60.98M, ...)
+    model = build(cfg, deploy=True, device='meta')
+    assert count_params(model) - count_params(model.auxiliary_head) == pytest.approx(params * 1e6, rel=0.005)
+    if name != SEG_T:
+        return
     cfg.merge_from_dict(tiny_seg(cfg))
     model = build(cfg)
     assert type(model).__name__ == 'EncoderDecoder' and isinstance(model.backbone, UniRepLKNet)
