@@ -13,4 +13,6 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=5, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=5, convert_to_iter_based=True),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=90, val_interval=100000)
+train_cfg = dict(by_epoch=True, max_epochs=90)
+val_cfg = None
+test_cfg = None

@@ -13,7 +13,8 @@ _base_ = [
 model = dict(
     backbone=dict(arch='S', drop_path_rate=0.2,
                   init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
-    head=dict(in_channels=768, init_cfg=dict(type='TruncNormal', layer='Linear', std=0.02 * 0.001, bias=0.0)),
+    head=dict(in_channels=768,
+              init_cfg=dict(_delete_=True, type='TruncNormal', layer='Linear', std=0.02 * 0.001, bias=0.0)),
     train_cfg=None,
 )
 optim_wrapper = dict(

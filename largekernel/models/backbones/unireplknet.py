@@ -192,6 +192,7 @@ class UniRepLKNet(LargeKernelBackbone):
         norm_cfg (dict): the BatchNorm of every block (``dict(type='SyncBN')`` for detection/segmentation).
         conv_impl (str): ``'auto'``, ``'native'`` or ``'igemm'`` for the K x K depthwise convs (layers.lk_conv).
         with_cp (bool): activation checkpointing per block.
+        channels_last (bool): NHWC memory format (faster on CPU; see ``LargeKernelBackbone``).
         deploy (bool): build the re-parameterised inference form directly.
         head_init_scale: not here; see ``largekernel.ScaledLinearClsHead``.
         Others: see ``LargeKernelBackbone``.
@@ -211,7 +212,7 @@ class UniRepLKNet(LargeKernelBackbone):
 
     def __init__(self, arch='T', in_channels=3, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None,
                  conv_impl='auto', with_cp=False, deploy=False, out_indices=(-1,), out_norms=True,
-                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, init_cfg=None):
+                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
         arch = resolve_arch('UniRepLKNet', arch, self.arch_zoo, ('depths', 'dims'), ('kernel_sizes',))
         depths, dims = tuple(arch['depths']), tuple(arch['dims'])
         if len(depths) != len(dims):
@@ -225,6 +226,7 @@ class UniRepLKNet(LargeKernelBackbone):
         if [len(k) for k in kernel_sizes] != list(depths):
             raise ValueError(f'UniRepLKNet: kernel_sizes {kernel_sizes} do not match depths {depths}')
         self.depths, self.channels, self.kernel_sizes = depths, dims, tuple(tuple(k) for k in kernel_sizes)
+        self.channels_last = channels_last
 
         self.downsample_layers = nn.ModuleList([nn.Sequential(
             nn.Conv2d(in_channels, dims[0] // 2, 3, 2, 1), LayerNorm2d(dims[0] // 2), nn.GELU(),
