@@ -329,7 +329,9 @@ def trained(tmp_path_factory, name, *modules, extra=(), options=None):
 
 @pytest.fixture(scope='module')
 def det_run(tmp_path_factory):
-    return trained(tmp_path_factory, DET_T, 'mmdet.models')
+    # with the EMA hook of the 22K-pretrained recipes, to run mmdet's ExpMomentumEMA and reparameterize --use-ema too
+    ema = load('cascade-mask-rcnn_unireplknet-s-in21k-pre_fpn_ms-3x_coco.py').custom_hooks
+    return trained(tmp_path_factory, DET_T, 'mmdet.models', options=lambda tmp: {'custom_hooks': ema})
 
 
 @pytest.fixture(scope='module')
@@ -359,6 +361,8 @@ def check_training(run, iterations, checkpoint_name):
 @pytest.mark.slow
 def test_train_cascade_mask_rcnn_on_coco_fixture(det_run):
     check_training(det_run, 3, 'epoch_1.pth')  # 5 images, batch 2
+    checkpoint = torch.load(det_run['checkpoint'], map_location='cpu', weights_only=False)
+    assert checkpoint['ema_state_dict']['steps'] == 3
 
 
 @pytest.mark.slow
@@ -378,12 +382,10 @@ def test_test_cascade_mask_rcnn_reports_coco_metrics_and_dumps_predictions(det_r
         assert all(isinstance(m, dict) and 'counts' in m for m in instances['masks'])  # RLE, as mmdet's own --out
 
 
-@pytest.mark.slow
 def test_train_upernet_on_ade_fixture(seg_run):
     check_training(seg_run, 2, 'iter_2.pth')
 
 
-@pytest.mark.slow
 def test_test_upernet_reports_miou(seg_run):
     out = str(seg_run['tmp'] / 'seg_predictions.pkl')
     metrics = tool('tools/test.py').main([seg_run['config'], seg_run['checkpoint'], '--work-dir', seg_run['work'],
@@ -427,14 +429,16 @@ def test_reparameterize_detector_and_load_into_deploy_twin(det_run):
         actual = deploy_model.eval().extract_feat(image)
     for e, a in zip(expected, actual, strict=True):
         assert torch.allclose(a, e, rtol=1e-4, atol=1e-4 * e.abs().max().item()), (a - e).abs().max()
+    ema_out = str(det_run['tmp'] / 'deploy_ema.pth')
+    tool('tools/model_converters/reparameterize.py').main([det_run['config'], det_run['checkpoint'], ema_out,
+                                                           '--use-ema'])
+    deploy_model.load_state_dict(torch.load(ema_out, map_location='cpu', weights_only=False)['state_dict'])
 
 
-@pytest.mark.slow
 def test_train_fcos3d_on_nuscenes_fixture(mono3d_run):
     check_training(mono3d_run, 2, 'epoch_1.pth')  # 2 samples, batch 1
 
 
-@pytest.mark.slow
 def test_test_fcos3d_predicts_3d_boxes(mono3d_run):
     tool('tools/test.py').main([mono3d_run['config'], mono3d_run['checkpoint'], '--work-dir', mono3d_run['work']])
     with open(mono3d_run['tmp'] / 'mono3d.pkl', 'rb') as f:
