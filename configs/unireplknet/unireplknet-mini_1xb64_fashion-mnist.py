@@ -33,12 +33,12 @@ test_pipeline = [dict(type='PackInputs')]
 dataset = dict(type='FashionMNIST', data_root='data/fashion_mnist_subset', download=False)
 train_dataloader = dict(
     batch_size=64, num_workers=0,
-    dataset=dict(**dataset, test_mode=False, pipeline=train_pipeline),
+    dataset=dict(**dataset, split='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 val_dataloader = dict(
     batch_size=250, num_workers=0,
-    dataset=dict(**dataset, test_mode=True, pipeline=test_pipeline),
+    dataset=dict(**dataset, split='test', test_mode=True, pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='Accuracy', topk=(1,))

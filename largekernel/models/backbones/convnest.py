@@ -85,13 +85,6 @@ def _res_scale_values(family, value, num):
     return values
 
 
-def _drop_path_rates(drop_path_rate, depths):
-    """``layers.drop_path_rates`` computed on the CPU, so that the model can be built under ``torch.device('meta')``
-    (its ``torch.linspace`` would otherwise create a meta tensor with no values)."""
-    with torch.device('cpu'):
-        return drop_path_rates(drop_path_rate, depths)
-
-
 class ConvNeStBlock(nn.Module):
     """One ConvNeSt block (§2, Fig. 2; spec §3.1); see the module docstring for the dataflow.
 
@@ -185,7 +178,7 @@ class ConvNeSt(LargeKernelBackbone):
         for i in range(1, len(dims)):
             self.downsample_layers.append(nn.Sequential(
                 LayerNorm2d(dims[i - 1], eps=1e-6), nn.Conv2d(dims[i - 1], dims[i], 2, 2)))
-        rates = _drop_path_rates(drop_path_rate, depths)
+        rates = drop_path_rates(drop_path_rate, depths)
         self.stages = nn.ModuleList(nn.Sequential(*[
             ConvNeStBlock(dims[i], kernel_size, expansion_ratio, rates[i][j], res_scales[i], with_cp, conv_impl)
             for j in range(depths[i])]) for i in range(len(depths)))
@@ -241,7 +234,7 @@ class ConvNeStIsotropic(LargeKernelBackbone):
 
         self.downsample_layers = nn.ModuleList(
             [nn.Conv2d(in_channels, dim, patch_size, patch_size)] + [nn.Identity() for _ in range(depth - 1)])
-        (rates,) = _drop_path_rates(drop_path_rate, (depth,))
+        (rates,) = drop_path_rates(drop_path_rate, (depth,))
         self.stages = nn.ModuleList(
             ConvNeStBlock(dim, kernel_size, expansion_ratio, rates[i], res_scale, with_cp, conv_impl)
             for i in range(depth))

@@ -236,8 +236,7 @@ class RepLKNet(LargeKernelBackbone):
             self.downsample_layers.append(nn.Sequential(
                 conv_bn_relu(channels[i - 1], channels[i], 1),
                 conv_bn_relu(channels[i], channels[i], 3, 2, groups=channels[i])))
-        with torch.device('cpu'):  # plain floats, also when the model is built under a meta device context
-            rates = drop_path_rates(drop_path_rate, layers)
+        rates = drop_path_rates(drop_path_rate, layers)
         self.stages = nn.ModuleList()
         for i, c in enumerate(channels):
             blocks = []

@@ -394,8 +394,7 @@ class ShiftWise(LargeKernelBackbone):
         for i in range(1, len(dims)):
             self.downsample_layers.append(nn.Sequential(nn.Conv2d(dims[i - 1], dims[i], 3, 2, 1),
                                                         LayerNorm2d(dims[i])))
-        with torch.device('cpu'):  # plain floats, also when built under ``with torch.device('meta')``
-            rates = drop_path_rates(drop_path_rate, depths)
+        rates = drop_path_rates(drop_path_rate, depths)
         self.stages = nn.ModuleList(nn.Sequential(*[
             ShiftWiseBlock(dims[i], kernel_sizes[i], small_kernel, ghost_ratio, num_branches, num_edges, padding,
                            impl, rates[i][j], layer_scale_init_value, deploy, with_cp, norm_cfg, seed)

@@ -173,8 +173,7 @@ class SLaK(LargeKernelBackbone):
         for i in range(1, len(dims)):
             self.downsample_layers.append(nn.Sequential(LayerNorm2d(dims[i - 1], eps=1e-6),
                                                         nn.Conv2d(dims[i - 1], dims[i], 2, 2)))
-        with torch.device('cpu'):  # plain floats, also when the model is built under a meta device context
-            rates = drop_path_rates(drop_path_rate, depths)
+        rates = drop_path_rates(drop_path_rate, depths)
         self.stages = nn.ModuleList(nn.Sequential(*[
             SLaKBlock(dims[i], self.kernel_sizes[i], small_kernel, rates[i][j], layer_scale_init_value, deploy,
                       with_cp, norm_cfg)

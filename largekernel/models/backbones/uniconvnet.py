@@ -223,8 +223,7 @@ class UniConvNet(LargeKernelBackbone):
         for i in range(1, len(dims)):
             self.downsample_layers.append(nn.Sequential(LayerNorm2d(dims[i - 1], eps=1e-6),
                                                         nn.Conv2d(dims[i - 1], dims[i], 3, 2, 1)))
-        with torch.device('cpu'):  # python floats; also when built under a ``torch.device('meta')`` context
-            rates = drop_path_rates(drop_path_rate, depths)
+        rates = drop_path_rates(drop_path_rate, depths)
         self.stages = nn.ModuleList(nn.Sequential(*[
             UniConvNetBlock(dims[i], dims[i] // group_channels, rates[i][j], layer_scale_init_value,
                             dcn_impl=dcn_impl, with_cp=with_cp)

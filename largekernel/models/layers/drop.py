@@ -1,5 +1,4 @@
 """Stochastic depth (Huang et al., 2016): drop whole residual branches per sample."""
-import torch
 from torch import nn
 
 
