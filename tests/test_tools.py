@@ -151,6 +151,14 @@ def test_get_flops_reports_both_forms():
     assert train_params > params
 
 
+def test_get_flops_reports_sparse_counts_of_sparse_recipes():
+    import get_flops
+    rows = get_flops.main([osp.join(ROOT, 'configs/slak/slak-t_4xb128-accum8_in1k.py')])
+    forms = {form: (params, macs) for form, _, params, macs in rows}
+    assert forms['training'][0] / 1e6 == pytest.approx(50.70, rel=3e-3)
+    assert forms['sparse@0.60'][0] / 1e6 == pytest.approx(30.0, abs=0.5)  # SLaK Table 1: 30M at 40% sparsity
+
+
 def test_missing_dataset_path_is_named(tmp_path):
     config = tiny_config(tmp_path, extra="train_dataloader = dict(dataset=dict(data_root='data/nowhere'))")
     result = run_tool('tools/train.py', config, '--work-dir', str(tmp_path / 'w'))

@@ -15,14 +15,27 @@ from mmengine.config import Config, DictAction
 
 import largekernel  # noqa: F401
 from largekernel.utils import build_model_from_config, count_macs, count_params, switch_to_deploy
+from largekernel.utils.sparsity import sparse_kwargs, sparse_macs, sparse_param_count
+
+
+def counted_part(model):
+    """A classifier is counted whole (as the papers' tables), any other model by its backbone."""
+    from mmpretrain.models import BaseClassifier
+    model.eval()
+    return (model, 'model') if isinstance(model, BaseClassifier) else (model.backbone, 'backbone')
 
 
 def measure(model, shape):
-    """``(counted part, params, MACs)``: a classifier whole, any other model by its backbone."""
-    from mmpretrain.models import BaseClassifier
-    model.eval()
-    target, scope = (model, 'model') if isinstance(model, BaseClassifier) else (model.backbone, 'backbone')
+    target, scope = counted_part(model)
     return scope, count_params(target), count_macs(target, shape)
+
+
+def measure_sparse(model, shape, hook_cfg):
+    """Non-zero parameters and remaining MACs after sparse training at the hook's density (uniform rule)."""
+    target, scope = counted_part(model)
+    kwargs = sparse_kwargs(hook_cfg)
+    return (f'sparse@{kwargs["density"]:.2f}', scope, sparse_param_count(target, **kwargs),
+            sparse_macs(target, input_shape=shape, **kwargs))
 
 
 def main(argv=None):
@@ -43,14 +56,17 @@ def main(argv=None):
     if not cfg.model.get('backbone', {}).get('deploy', False):
         model = build_model_from_config(copy.deepcopy(cfg), deploy=False)
         rows.append(('training', *measure(model, shape)))
+        for hook in cfg.get('custom_hooks', []):
+            if hook['type'] in ('largekernel.DynamicSparseHook', 'DynamicSparseHook'):
+                rows.append(measure_sparse(model, shape, hook))
         switch_to_deploy(model)
         rows.append(('deploy', *measure(model, shape)))
     else:
         rows.append(('deploy', *measure(build_model_from_config(cfg), shape)))
     print(f'{args.config}  input {shape}')
-    print(f'{"form":<10}{"counted":<10}{"params":>14}{"MACs":>14}')
+    print(f'{"form":<12}{"counted":<10}{"params":>14}{"MACs":>14}')
     for form, scope, params, macs in rows:
-        print(f'{form:<10}{scope:<10}{params / 1e6:>13.2f}M{macs / 1e9:>13.3f}G')
+        print(f'{form:<12}{scope:<10}{params / 1e6:>13.2f}M{macs / 1e9:>13.3f}G')
     return rows
 
 
