@@ -48,7 +48,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import GRN, DropPath, LayerNorm2d, SEBlock, build_batch_norm, drop_path_rates, fuse_bn, maybe_checkpoint
+from ..layers import (GRN, DropPath, LayerNorm2d, SEBlock, build_batch_norm, drop_path_rates, fold_linear_bn, fuse_bn,
+                      maybe_checkpoint)
 from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
 
 PADDINGS = ('code', 'paper')
@@ -334,13 +335,7 @@ class ShiftWiseBlock(nn.Module):
         self.mixer.reparameterize()
         if self.ffn_norm is None:
             return
-        w = self.pwconv2.weight
-        w, b = fuse_bn(w, w @ self.grn.beta.flatten(), self.ffn_norm)
-        if self.gamma is not None:
-            w, b = w * self.gamma[:, None], b * self.gamma
-        self.pwconv2 = nn.Linear(w.shape[1], w.shape[0]).to(w)
-        self.pwconv2.weight.copy_(w)
-        self.pwconv2.bias.copy_(b)
+        self.pwconv2 = fold_linear_bn(self.pwconv2, self.ffn_norm, self.gamma, self.grn.beta.flatten())
         self.grn.beta = None
         self.ffn_norm = None
         self.gamma = None

@@ -29,7 +29,7 @@ from torch import nn
 
 from ...registry import MODELS
 from ..layers import (GRN, DropPath, LayerNorm2d, SEBlock, build_batch_norm, build_depthwise_conv, dilated_to_dense,
-                      drop_path_rates, fuse_bn, maybe_checkpoint, pad_kernel)
+                      drop_path_rates, fold_linear_bn, fuse_bn, maybe_checkpoint, pad_kernel)
 from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
 
 # Parallel dilated branches (kernel size k, dilation r) of the DRB for each large kernel K (§3.2, spec §3.3).
@@ -163,16 +163,7 @@ class UniRepLKNetBlock(nn.Module):
         conv.bias.copy_(bias)
         self.norm = nn.Identity()
         # 2. GRN bias + pwconv2 + BN + layer scale -> one biased Linear (spec §3.7 step 3)
-        w = self.pwconv2.weight
-        b = w @ self.grn.beta.flatten()
-        if self.pwconv2.bias is not None:
-            b = b + self.pwconv2.bias
-        w, b = fuse_bn(w, b, self.ffn_norm)
-        if self.gamma is not None:
-            w, b = w * self.gamma[:, None], b * self.gamma
-        self.pwconv2 = nn.Linear(w.shape[1], w.shape[0]).to(w)
-        self.pwconv2.weight.copy_(w)
-        self.pwconv2.bias.copy_(b)
+        self.pwconv2 = fold_linear_bn(self.pwconv2, self.ffn_norm, self.gamma, self.grn.beta.flatten())
         self.grn.beta = None
         self.ffn_norm = None
         self.gamma = None

@@ -47,6 +47,27 @@ def dilated_to_dense(kernel, dilation):
     return dense
 
 
+@torch.no_grad()
+def fold_linear_bn(linear, bn, scale=None, input_bias=None):
+    """One biased ``nn.Linear`` equal, in eval mode, to ``scale * BN(linear(z + input_bias))``.
+
+    UniRepLKNet §3.3 (and SW-v2): GRN's bias, the BN after the second FFN linear and the layer scale all fold into
+    that linear. ``bn`` normalises the linear's output features.
+    """
+    weight = linear.weight
+    bias = linear.bias
+    if input_bias is not None:
+        shift = weight @ input_bias
+        bias = shift if bias is None else bias + shift
+    weight, bias = fuse_bn(weight, bias, bn)
+    if scale is not None:
+        weight, bias = weight * scale[:, None], bias * scale
+    folded = nn.Linear(weight.shape[1], weight.shape[0]).to(weight)
+    folded.weight.copy_(weight)
+    folded.bias.copy_(bias)
+    return folded
+
+
 class ConvBN(nn.Sequential):
     """A bias-free convolution followed by BatchNorm, with sub-module names ``conv`` and ``bn``.
 
