@@ -354,7 +354,7 @@ def test_meta_count_equals_real_count():
 # Backbone API
 # ----------------------------------------------------------------------------------------------------------------
 def test_forward_shapes_and_registry():
-    model = MODELS.build(dict(type='UniConvNet', arch=TINY, out_indices=(0, 1, 2, 3)))
+    model = MODELS.build(dict(type='largekernel.UniConvNet', arch=TINY, out_indices=(0, 1, 2, 3)))
     outs = model(torch.randn(2, 3, 64, 48))
     assert [tuple(o.shape) for o in outs] == [(2, 16, 16, 12), (2, 32, 8, 6), (2, 32, 4, 3), (2, 32, 2, 2)]
     assert [o.norm(dim=1).mean().item() for o in outs] == pytest.approx([4.0, 5.66, 5.66, 5.66], rel=0.01)  # LNs

@@ -204,6 +204,8 @@ def test_checkpoint_of_another_arch_is_refused(tmp_path):
     model = UniRepLKNet('A', init_cfg=dict(type='Pretrained', checkpoint=str(deploy_path)))
     with pytest.raises(RuntimeError, match='training form'):
         model.init_weights()
+    with pytest.raises(ValueError, match='init_cfg.checkpoint=PATH'):
+        UniRepLKNet('A', init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')).init_weights()
     with pytest.raises(KeyError, match='strict'):
         UniRepLKNet('A', init_cfg=dict(type='Pretrained', checkpoint=str(path), strict=False)).init_weights()
 

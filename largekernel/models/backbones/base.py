@@ -164,6 +164,10 @@ class LargeKernelBackbone(BaseModule):
             if unknown:
                 raise KeyError(f'{type(self).__name__}: unknown init_cfg keys {sorted(unknown)}; '
                                "valid: 'checkpoint', 'prefix', 'map_location'")
+            if not cfg.get('checkpoint'):
+                raise ValueError(f"{type(self).__name__}: init_cfg type='Pretrained' has no checkpoint; set "
+                                 "model.backbone.init_cfg.checkpoint=PATH (a converted or trained checkpoint), or "
+                                 "init_cfg=None to train from scratch")
             load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
                             map_location=cfg.get('map_location', 'cpu'))
             self._is_init = True
