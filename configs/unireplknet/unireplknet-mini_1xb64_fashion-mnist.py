@@ -45,7 +45,7 @@ val_evaluator = dict(type='Accuracy', topk=(1,))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
-max_epochs = 8
+max_epochs = 12
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0),
