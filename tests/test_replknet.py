@@ -406,11 +406,11 @@ CONFIGS = sorted(str(p) for p in __import__('pathlib').Path('configs/replknet').
 
 def test_configs_exist():
     names = {p.rsplit('/', 1)[-1] for p in CONFIGS}
-    for name in ('replknet-31B_32xb64_in1k.py', 'replknet-31B_32xb64-120e_in1k.py', 'replknet-31B_32xb32_in1k-384px.py',
-                 'replknet-31B_128xb32_in21k.py', 'replknet-31L_128xb32_in21k.py',
-                 'replknet-31B_in21k-pre_16xb32_in1k.py', 'replknet-31B_in21k-pre_32xb16_in1k-384px.py',
-                 'replknet-31L_in21k-pre_32xb16_in1k-384px.py', 'replknet-XL_meg73m-pre_32xb64_in1k-320px.py',
-                 'replknet-31B-deploy_32xb64_in1k.py', 'replknet-XL-deploy_meg73m-pre_32xb64_in1k-320px.py'):
+    for name in ('replknet-31B_8xb64-accum4_in1k.py', 'replknet-31B_8xb64-accum4-120e_in1k.py', 'replknet-31B_8xb32-accum4_in1k-384px.py',
+                 'replknet-31B_8xb32-accum16_in21k.py', 'replknet-31L_8xb32-accum16_in21k.py',
+                 'replknet-31B_in21k-pre_8xb64_in1k.py', 'replknet-31B_in21k-pre_8xb16-accum4_in1k-384px.py',
+                 'replknet-31L_in21k-pre_8xb16-accum4_in1k-384px.py', 'replknet-XL_meg73m-pre_8xb64-accum4_in1k-320px.py',
+                 'replknet-31B-deploy_8xb64-accum4_in1k.py', 'replknet-XL-deploy_meg73m-pre_8xb64-accum4_in1k-320px.py'):
         assert name in names
 
 
@@ -446,7 +446,7 @@ def test_classifier_train_step_small():
     from mmengine.registry import MODELS, init_default_scope
     from mmpretrain.structures import DataSample
     init_default_scope('mmpretrain')
-    cfg = Config.fromfile('configs/replknet/replknet-31B_32xb64_in1k.py')
+    cfg = Config.fromfile('configs/replknet/replknet-31B_8xb64-accum4_in1k.py')
     cfg.model.backbone.arch = SMALL
     cfg.model.head.in_channels = 32
     cfg.model.data_preprocessor = dict(type='ClsDataPreprocessor', num_classes=1000)

@@ -466,7 +466,7 @@ def test_configs_build_mmpretrain_classifier():
     pytest.importorskip('mmpretrain')
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
-    cfg = Config.fromfile('configs/slak/deploy/slak-t-deploy_4xb128-accum8_in1k.py')
+    cfg = Config.fromfile('configs/slak/deploy/slak-t-deploy_8xb128-accum4_in1k.py')
     with torch.device('meta'):
         model = MODELS.build(cfg.model)
     assert isinstance(model.backbone, SLaK) and model.head.fc.in_features == 998

@@ -107,6 +107,13 @@ randomness = dict(seed=0, diff_rank_seed=True)
         assert torch.equal(rank0[key], rank1[key]), key
     assert torch.equal(rank0['head.fc.weight'], start['head.fc.weight'])
 
+    # the same launcher evaluates: each rank scores half of the held-out images, rank 0 reports the whole
+    result = subprocess.run(['bash', 'tools/dist_test.sh', config, osp.join(work_dir, 'epoch_1.pth'), '2',
+                             '--work-dir', str(tmp_path / 'ddp_test')], cwd=ROOT, env={**os.environ, **env},
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert re.search(r'Epoch\(test\) \[\d+/\d+\]\s+accuracy/top1: \d+\.\d+', result.stdout + result.stderr)
+
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
@@ -153,7 +160,7 @@ def test_get_flops_reports_both_forms():
 
 def test_get_flops_reports_sparse_counts_of_sparse_recipes():
     import get_flops
-    rows = get_flops.main([osp.join(ROOT, 'configs/slak/slak-t_4xb128-accum8_in1k.py')])
+    rows = get_flops.main([osp.join(ROOT, 'configs/slak/slak-t_8xb128-accum4_in1k.py')])
     forms = {form: (params, macs) for form, _, params, macs in rows}
     assert forms['training'][0] / 1e6 == pytest.approx(50.70, rel=3e-3)
     assert forms['sparse@0.60'][0] / 1e6 == pytest.approx(30.0, abs=0.5)  # SLaK Table 1: 30M at 40% sparsity

@@ -4,6 +4,7 @@
 # 0.7 over RepLKNet's 14 groups (num_layers 12; README). The 1000-class head starts from scratch (PyTorch init).
 # Set the 22K checkpoint (converted with tools/model_converters/replknet_to_largekernel.py or trained with the
 # *_in21k configs):  --cfg-options model.backbone.init_cfg.checkpoint=PATH
+# Layout: 8 GPUs, the paper's total batch reached with gradient accumulation (the name says how).
 _base_ = [
     '../_base_/models/replknet.py',
     '../_base_/datasets/imagenet_bs128_convnext_224.py',
@@ -16,9 +17,9 @@ model = dict(
     head=dict(in_channels=1024),
     train_cfg=None,
 )
-train_dataloader = dict(batch_size=32)
-val_dataloader = dict(batch_size=32)
-test_dataloader = dict(batch_size=32)
+train_dataloader = dict(batch_size=64)
+val_dataloader = dict(batch_size=64)
+test_dataloader = dict(batch_size=64)
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=4e-4, weight_decay=1e-8),
     constructor='largekernel.LayerDecayOptimWrapperConstructor',

@@ -1,3 +1,3 @@
 # Deploy twin: evaluate a deploy-form checkpoint (replknet_to_largekernel.py --deploy, or switch_to_deploy()).
-_base_ = '../replknet-31B_32xb64-120e_in1k.py'
+_base_ = '../replknet-31L_in21k-pre_8xb16-accum4_in1k-384px.py'
 model = dict(backbone=dict(deploy=True))

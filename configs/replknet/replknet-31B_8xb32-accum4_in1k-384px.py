@@ -4,6 +4,7 @@
 # layer-wise lr decay 0.7 over RepLKNet's 14 groups (RepLKNet.layer_id, num_layers 12; README).
 # Set the 224 checkpoint (whole classifier: backbone and 1000-class head) with
 #   --cfg-options model.backbone.init_cfg.checkpoint=PATH model.head.init_cfg.checkpoint=PATH
+# Layout: 8 GPUs, the paper's total batch reached with gradient accumulation (the name says how).
 _base_ = [
     '../_base_/models/replknet.py',
     '../_base_/datasets/imagenet_bs64_convnext_384.py',
@@ -20,6 +21,7 @@ train_dataloader = dict(batch_size=32)
 val_dataloader = dict(batch_size=32)
 test_dataloader = dict(batch_size=32)
 optim_wrapper = dict(
+    accumulative_counts=4,
     optimizer=dict(type='AdamW', lr=4e-4, weight_decay=1e-8),
     constructor='largekernel.LayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(_delete_=True, layer_decay_rate=0.7, num_layers=12),

@@ -9,6 +9,7 @@
 # weight decay 0.05, 5 warm-up epochs, drop path 0.2 (the XL pre-training value), no Mixup/CutMix (as XL
 # pre-training), label smoothing 0.1, EMA 1e-4, the RandAugment / random-erasing pipeline of the other recipes.
 # Evaluation: resize the short side to 365 (= 320 / 0.875), centre crop 320.
+# Layout: 8 GPUs, the paper's total batch reached with gradient accumulation (the name says how).
 _base_ = [
     '../_base_/models/replknet.py',
     '../_base_/datasets/imagenet_bs128_convnext_224.py',
@@ -43,6 +44,7 @@ train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=64, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 optim_wrapper = dict(
+    accumulative_counts=4,
     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.05),  # weight decay: our choice
     constructor='largekernel.LayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(_delete_=True, layer_decay_rate=0.4, num_layers=4),

@@ -3,6 +3,7 @@
 # layer-wise lr decay 0.7 over 14 groups) but 32 GPUs x 16 (total 512), drop path 0.3 and the README's minimum lr
 # 3e-4 (cosine from 4e-4 down to 3e-4, as printed in the README command; the paper states no minimum).
 # Set the 22K checkpoint:  --cfg-options model.backbone.init_cfg.checkpoint=PATH
+# Layout: 8 GPUs, the paper's total batch reached with gradient accumulation (the name says how).
 _base_ = [
     '../_base_/models/replknet.py',
     '../_base_/datasets/imagenet_bs64_convnext_384.py',
@@ -19,6 +20,7 @@ train_dataloader = dict(batch_size=16)
 val_dataloader = dict(batch_size=16)
 test_dataloader = dict(batch_size=16)
 optim_wrapper = dict(
+    accumulative_counts=4,
     optimizer=dict(type='AdamW', lr=4e-4, weight_decay=1e-8),
     constructor='largekernel.LayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(_delete_=True, layer_decay_rate=0.7, num_layers=12),

@@ -5,6 +5,7 @@
 # change it), cosine to 1e-6, mixup 0.8 / cutmix 1.0, label smoothing 0.1, RandAugment m9, random erasing 0.25,
 # EMA 0.9999 evaluated. Full precision as published (the official AMP path never applies the masks).
 # update_interval counts optimizer steps (after accumulation), as -u does: keep the total batch at 4096.
+# Layout: 8 GPUs, the paper's total batch reached with gradient accumulation (the name says how).
 _base_ = [
     '../_base_/models/slak.py',
     '../_base_/datasets/imagenet_bs128_convnext_224.py',
@@ -13,7 +14,7 @@ _base_ = [
 ]
 model = dict(backbone=dict(arch='T', drop_path_rate=0.1), head=dict(in_channels=998))
 train_dataloader = dict(batch_size=128)
-optim_wrapper = dict(accumulative_counts=8)
+optim_wrapper = dict(accumulative_counts=4)
 custom_hooks = [
     # timm-style EMA of the whole state dict (parameters and BN buffers), like the official ModelEma; the sparse hook
     # masks the EMA copies of masked weights ("SEMA").

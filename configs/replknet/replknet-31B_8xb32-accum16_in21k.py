@@ -3,6 +3,7 @@
 # augmentation (RandAugment, Mixup 0.8 / CutMix 1.0, label smoothing 0.1, random erasing 0.25), 21841 classes,
 # no evaluation. No EMA is mentioned for pre-training. The schedule is written out here because the shared 22K data
 # base and the shared schedule base both define val_cfg/test_cfg (mmengine refuses duplicate keys among bases).
+# Layout: 8 GPUs, the paper's total batch reached with gradient accumulation (the name says how).
 _base_ = [
     '../_base_/models/replknet.py',
     '../_base_/datasets/imagenet21k_bs128_convnext_224.py',
@@ -11,6 +12,7 @@ _base_ = [
 model = dict(backbone=dict(arch='31B', drop_path_rate=0.1), head=dict(num_classes=21841, in_channels=1024))
 train_dataloader = dict(batch_size=32)
 optim_wrapper = dict(
+    accumulative_counts=16,
     optimizer=dict(type='AdamW', lr=4e-3, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0),
 )

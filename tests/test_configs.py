@@ -1,0 +1,28 @@
+"""Invariants of every ImageNet config: it runs unchanged on 8 GPUs with the paper's total batch, and its name
+says how (``{arch}_8xb{per-GPU batch}[-accum{steps}]...``, mmpretrain naming)."""
+import glob
+import os.path as osp
+import re
+
+import pytest
+from mmengine.config import Config
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+IMAGENET = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '*', '**', '*.py'), recursive=True)
+                  if re.search(r'_in(1|21)k(-\d+px)?\.py$', p) and '/_base_/' not in p)
+
+
+def test_every_family_has_imagenet_configs():
+    families = {p.split('/configs/')[1].split('/')[0] for p in IMAGENET}
+    assert families == {'convnest', 'replknet', 'shiftwise', 'slak', 'uniconvnet', 'unireplknet'}
+
+
+@pytest.mark.parametrize('path', IMAGENET, ids=lambda p: p.split('/configs/')[1])
+def test_total_batch_on_8_gpus_matches_the_recipe_and_the_name(path):
+    cfg = Config.fromfile(path)
+    batch = cfg.train_dataloader.batch_size
+    accum = cfg.optim_wrapper.get('accumulative_counts', 1)
+    assert 8 * batch * accum == cfg.auto_scale_lr.base_batch_size
+    layout = re.search(r'_(\d+)xb(\d+)(?:-accum(\d+))?', osp.basename(path))
+    assert layout, f'{osp.basename(path)} does not state its GPU layout'
+    assert (int(layout[1]), int(layout[2]), int(layout[3] or 1)) == (8, batch, accum)
