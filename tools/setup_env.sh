@@ -80,8 +80,11 @@ pip_ install -q --no-deps -r "$REQ/mmdet3d_nodeps.txt"
 STEP="test tools (requirements/tests.txt)"; log "$STEP"
 pip_ install -q -r "$REQ/tests.txt"
 
-STEP="largekernel itself (pip install -e .)"; log "$STEP"
-pip_ install -q --no-deps --no-build-isolation -e "$ROOT"
+STEP="largekernel itself (pip install -e .)"
+if ! (cd / && check "import os, largekernel; assert os.path.dirname(largekernel.__file__) == '$ROOT/largekernel'"); then
+  log "$STEP"
+  pip_ install -q --no-deps --no-build-isolation -e "$ROOT"
+fi
 
 STEP="final import check"; log "$STEP"
 "$PY" - <<'EOF'
