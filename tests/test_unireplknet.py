@@ -211,13 +211,17 @@ def test_checkpoint_of_another_arch_is_refused(tmp_path):
 
 
 # -- converter: official key layout (spec §3.7) ---------------------------------------------------------------------
-def to_official(state):
-    """Our classifier state dict written in the official layout (the inverse of the documented mapping)."""
+def to_official(state, classifier=True):
+    """Our state dict written in the official layout (the inverse of the documented mapping); a classifier's
+    final norm is the official head norm ``norm``, a dense-prediction backbone keeps ``norm0..3``."""
+    renames = [('.pwconv1.', '.pwconv1.1.'), ('.grn.', '.act.1.'), ('.pwconv2.', '.pwconv2.0.'),
+               ('.ffn_norm.', '.pwconv2.2.')]
+    if classifier:
+        renames += [('head.fc.', 'head.'), ('norm3.', 'norm.')]
     out = {}
     for key, value in state.items():
         key = key.replace('backbone.', '', 1)
-        for ours, theirs in (('.pwconv1.', '.pwconv1.1.'), ('.grn.', '.act.1.'), ('.pwconv2.', '.pwconv2.0.'),
-                             ('.ffn_norm.', '.pwconv2.2.'), ('head.fc.', 'head.'), ('norm3.', 'norm.')):
+        for ours, theirs in renames:
             if ours in key or key.startswith(ours):
                 key = key.replace(ours, theirs, 1)
         out[key] = value
@@ -251,6 +255,6 @@ def test_converter_names_unknown_keys():
 
 def test_converter_handles_dense_prediction_checkpoints():
     dense = UniRepLKNet('A', out_indices=(0, 1, 2, 3))
-    official = {f'backbone.{k}': v for k, v in to_official(dense.state_dict()).items()}
+    official = {f'backbone.{k}': v for k, v in to_official(dense.state_dict(), classifier=False).items()}
     converted = convert_unireplknet(official)
     assert {k[9:] for k in converted} == set(dense.state_dict())

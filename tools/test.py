@@ -6,6 +6,7 @@
 Multi-GPU: tools/dist_test.sh CONFIG CHECKPOINT GPUS [args].
 """
 import argparse
+import functools
 import os
 import os.path as osp
 
@@ -67,13 +68,22 @@ def main(argv=None):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    # mmengine loads ``load_from`` non-strictly (mismatches become log warnings and the model is evaluated with
+    # partly random weights); a checkpoint under test must match the config exactly.
     cfg.load_from = args.checkpoint
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.load_checkpoint = functools.partial(runner.load_checkpoint, strict=True)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out {args.out} must end with .pkl or .pickle')
         runner.test_evaluator.metrics.append(dump_results(cfg, args.out))
-    return runner.test()
+    try:
+        return runner.test()
+    except RuntimeError as error:
+        if 'state_dict' not in str(error):
+            raise
+        raise RuntimeError(f'checkpoint {args.checkpoint} does not match the model of {args.config} (another '
+                           f'architecture or form? a deploy checkpoint needs the *-deploy config):\n{error}') from None
 
 
 if __name__ == '__main__':
