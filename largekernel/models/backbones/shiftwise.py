@@ -48,8 +48,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import (GRN, DropPath, LayerNorm2d, SEBlock, build_batch_norm, drop_path_rates, fold_linear_bn, fuse_bn,
-                      maybe_checkpoint)
+from ..layers import LayerNorm2d, build_batch_norm, drop_path_rates, fuse_bn
+from ..layers.grn_block import GRNFFNBlock
 from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
 
 PADDINGS = ('code', 'paper')
@@ -293,7 +293,7 @@ class ShiftWiseConv(nn.Module):
         del self.lk_convs, self.bn_h, self.bn_v, self.bn_s
 
 
-class ShiftWiseBlock(nn.Module):
+class ShiftWiseBlock(GRNFFNBlock):
     """SW-v2 block (UniRepLKNet-style, §3.8-3.9; spec §2.6): ``x + DropPath(gamma * FFN(SE(BN(SW(x)))))`` with
     ``FFN = Linear(C, 4C) -> GELU -> GRN -> Linear(4C, C, no bias) -> BN``. The deploy form merges the SW operator
     and folds GRN's bias, the FFN BN and the layer scale into the second linear (as UniRepLKNet); the BN after the
@@ -302,44 +302,15 @@ class ShiftWiseBlock(nn.Module):
     def __init__(self, dim, kernel_size, small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4,
                  padding='code', impl=None, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False, with_cp=False,
                  norm_cfg=None, seed=123):
-        super().__init__()
-        self.with_cp = with_cp
-        self.mixer = ShiftWiseConv(dim, kernel_size, small_kernel, ghost_ratio, num_branches, num_edges, padding,
-                                   impl, deploy, norm_cfg, seed)
-        self.norm = build_batch_norm(dim, norm_cfg)
-        self.se = SEBlock(dim, reduction=4)
-        self.pwconv1 = nn.Linear(dim, 4 * dim)
-        self.act = nn.GELU()
-        self.grn = GRN(4 * dim, use_bias=not deploy)
-        self.pwconv2 = nn.Linear(4 * dim, dim, bias=deploy)
-        self.ffn_norm = None if deploy else build_batch_norm(dim, norm_cfg)
-        use_scale = not deploy and layer_scale_init_value is not None and layer_scale_init_value > 0
-        self.gamma = nn.Parameter(torch.full((dim,), float(layer_scale_init_value))) if use_scale else None
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-
-    def _forward(self, x):
-        y = self.se(self.norm(self.mixer(x)))
-        y = self.grn(self.act(self.pwconv1(y.permute(0, 2, 3, 1))))
-        y = self.pwconv2(y).permute(0, 3, 1, 2)
-        if self.ffn_norm is not None:
-            y = self.ffn_norm(y)
-        if self.gamma is not None:
-            y = y * self.gamma.view(1, -1, 1, 1)
-        return x + self.drop_path(y)
-
-    def forward(self, x):
-        return maybe_checkpoint(self._forward, x, self.with_cp)
+        mixer = ShiftWiseConv(dim, kernel_size, small_kernel, ghost_ratio, num_branches, num_edges, padding, impl,
+                              deploy, norm_cfg, seed)
+        super().__init__(dim, mixer, build_batch_norm(dim, norm_cfg), 'mixer', 4, drop_path, layer_scale_init_value,
+                         deploy, with_cp, norm_cfg)
 
     @torch.no_grad()
     def reparameterize(self):
         self.mixer.reparameterize()
-        if self.ffn_norm is None:
-            return
-        self.pwconv2 = fold_linear_bn(self.pwconv2, self.ffn_norm, self.gamma, self.grn.beta.flatten())
-        self.grn.beta = None
-        self.ffn_norm = None
-        self.gamma = None
-
+        self.fold_ffn()
 
 @MODELS.register_module()
 class ShiftWise(LargeKernelBackbone):

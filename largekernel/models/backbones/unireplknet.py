@@ -28,8 +28,9 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import (GRN, DropPath, LayerNorm2d, SEBlock, build_batch_norm, build_depthwise_conv, dilated_to_dense,
-                      drop_path_rates, fold_linear_bn, fuse_bn, maybe_checkpoint, pad_kernel)
+from ..layers import (LayerNorm2d, build_batch_norm, build_depthwise_conv, dilated_to_dense, drop_path_rates, fuse_bn,
+                      pad_kernel)
+from ..layers.grn_block import GRNFFNBlock
 from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
 
 # Parallel dilated branches (kernel size k, dilation r) of the DRB for each large kernel K (§3.2, spec §3.3).
@@ -103,43 +104,21 @@ class DilatedReparamBlock(nn.Module):
         self.branches = ()
 
 
-class UniRepLKNetBlock(nn.Module):
-    """One UniRepLKNet block (§3.2 and Fig. 2): ``x + DropPath(gamma * FFN(SE(BN(dwconv(x)))))``."""
+class UniRepLKNetBlock(GRNFFNBlock):
+    """One UniRepLKNet block (§3.2 and Fig. 2): ``x + DropPath(gamma * FFN(SE(BN(dwconv(x)))))``; the depthwise
+    conv is a Dilated Reparam Block for K >= 7, a plain conv for K in {3, 5}."""
 
     def __init__(self, dim, kernel_size, drop_path=0.0, layer_scale_init_value=1e-6, ffn_ratio=4, deploy=False,
                  with_cp=False, norm_cfg=None, conv_impl='auto'):
-        super().__init__()
         if kernel_size not in BLOCK_KERNELS:
             raise ValueError(f'UniRepLKNet: unsupported kernel size {kernel_size}; valid: {list(BLOCK_KERNELS)}')
-        self.with_cp = with_cp
         if kernel_size >= 7:
-            self.dwconv = DilatedReparamBlock(dim, kernel_size, deploy, norm_cfg, conv_impl)
+            dwconv = DilatedReparamBlock(dim, kernel_size, deploy, norm_cfg, conv_impl)
         else:
-            self.dwconv = nn.Conv2d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim, bias=deploy)
-        self.norm = nn.Identity() if deploy else build_batch_norm(dim, norm_cfg)
-        self.se = SEBlock(dim, reduction=4)
-        hidden = ffn_ratio * dim
-        self.pwconv1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.grn = GRN(hidden, use_bias=not deploy)
-        self.pwconv2 = nn.Linear(hidden, dim, bias=deploy)
-        self.ffn_norm = None if deploy else build_batch_norm(dim, norm_cfg)
-        use_scale = not deploy and layer_scale_init_value is not None and layer_scale_init_value > 0
-        self.gamma = nn.Parameter(torch.full((dim,), float(layer_scale_init_value))) if use_scale else None
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-
-    def _forward(self, x):
-        y = self.se(self.norm(self.dwconv(x)))
-        y = self.grn(self.act(self.pwconv1(y.permute(0, 2, 3, 1))))
-        y = self.pwconv2(y).permute(0, 3, 1, 2)
-        if self.ffn_norm is not None:
-            y = self.ffn_norm(y)
-        if self.gamma is not None:
-            y = y * self.gamma.view(1, -1, 1, 1)
-        return x + self.drop_path(y)
-
-    def forward(self, x):
-        return maybe_checkpoint(self._forward, x, self.with_cp)
+            dwconv = nn.Conv2d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim, bias=deploy)
+        norm = nn.Identity() if deploy else build_batch_norm(dim, norm_cfg)
+        super().__init__(dim, dwconv, norm, 'dwconv', ffn_ratio, drop_path, layer_scale_init_value, deploy, with_cp,
+                         norm_cfg)
 
     @torch.no_grad()
     def reparameterize(self):
@@ -163,11 +142,7 @@ class UniRepLKNetBlock(nn.Module):
         conv.bias.copy_(bias)
         self.norm = nn.Identity()
         # 2. GRN bias + pwconv2 + BN + layer scale -> one biased Linear (spec §3.7 step 3)
-        self.pwconv2 = fold_linear_bn(self.pwconv2, self.ffn_norm, self.gamma, self.grn.beta.flatten())
-        self.grn.beta = None
-        self.ffn_norm = None
-        self.gamma = None
-
+        self.fold_ffn()
 
 @MODELS.register_module()
 class UniRepLKNet(LargeKernelBackbone):
