@@ -5,7 +5,6 @@ toolbox (mmpretrain, mmdet, mmseg, mmdet3d) keep their own ``default_scope`` and
 scoped name, e.g. ``type='largekernel.UniRepLKNet'``; mmengine then imports this module and the ``locations``
 below on first use, so no ``custom_imports`` is needed.
 """
-from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
@@ -16,4 +15,3 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope='largekernel',
     locations=['largekernel.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='largekernel', locations=['largekernel.engine'])
-DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='largekernel', locations=['largekernel.datasets'])
