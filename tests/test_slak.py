@@ -392,6 +392,8 @@ def test_sparse_training_run_on_real_images(tmp_path):
                               kernel_sizes=(13, 11, 9, 5), small_kernel=3, drop_path_rate=0.1,
                               gap_before_final_norm=True)
     cfg.model.head.in_channels = 128
+    for loader in (cfg.train_dataloader, cfg.val_dataloader):  # 56 x 56 inputs: SLaK's stride-32 stages need them
+        loader.dataset.pipeline.insert(-1, dict(type='Resize', scale=(56, 56), interpolation='bilinear'))
     cfg.train_dataloader.dataset.indices = 256
     cfg.val_dataloader.dataset.indices = 100
     cfg.test_dataloader = cfg.val_dataloader
