@@ -65,6 +65,7 @@ def reparameterize_children(module):
 
 class LargeKernelBackbone(BaseModule):
     """Base class of every backbone; all arguments are keyword-only (see the module docstring)."""
+    has_batch_norm = True  # False for families whose norms are all LayerNorms: norm_eval=True is then refused
 
     def __init__(self, *, num_stages, out_indices=(-1,), out_norms=False, gap_before_final_norm=False,
                  frozen_stages=0, norm_eval=False, deploy=False, channels_last=False, init_cfg=None):
@@ -77,6 +78,9 @@ class LargeKernelBackbone(BaseModule):
             raise ValueError(f'out_indices {out_indices} must be non-empty stage indices in [0, {num_stages})')
         if not 0 <= frozen_stages <= num_stages:
             raise ValueError(f'frozen_stages={frozen_stages} must lie in [0, {num_stages}]')
+        if norm_eval and not self.has_batch_norm:
+            raise ValueError(f'{type(self).__name__}: norm_eval=True has no effect: there is no BatchNorm (every norm '
+                             'is a LayerNorm); use norm_eval=False')
         self.num_stages = num_stages
         self.out_indices = out_indices
         self.out_norms = out_norms

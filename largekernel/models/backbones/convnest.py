@@ -68,12 +68,6 @@ def _check_block_args(family, kernel_size, expansion_ratio):
                          f'got {expansion_ratio!r}')
 
 
-def _check_norm_eval(family, norm_eval):
-    if norm_eval:
-        raise ValueError(f'{family}: norm_eval=True has no effect: there is no BatchNorm (every norm is a LayerNorm); '
-                         'use norm_eval=False')
-
-
 def _res_scale_values(family, value, num):
     """``res_scale_init_value`` (a number, None, or one entry per stage) as a tuple of ``num`` entries."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value,) * num
@@ -146,6 +140,7 @@ class ConvNeSt(LargeKernelBackbone):
         Others: see ``LargeKernelBackbone`` (``layer_id`` is its ConvNeXt 4-stage mapping; the paper's ImageNet
         recipes use no layer decay).
     """
+    has_batch_norm = False
     arch_zoo = {
         'A': dict(depths=(2, 2, 9, 2), dims=(20, 40, 80, 160)),
         'F': dict(depths=(2, 2, 9, 2), dims=(24, 48, 96, 192)),
@@ -167,7 +162,6 @@ class ConvNeSt(LargeKernelBackbone):
         check_stage_lengths('ConvNeSt', depths=depths, dims=dims)
         _check_block_args('ConvNeSt', kernel_size, expansion_ratio)
         res_scales = _res_scale_values('ConvNeSt', res_scale_init_value, len(depths))
-        _check_norm_eval('ConvNeSt', norm_eval)
         super().__init__(num_stages=len(depths), out_indices=out_indices, out_norms=out_norms,
                          gap_before_final_norm=gap_before_final_norm, frozen_stages=frozen_stages,
                          norm_eval=norm_eval, deploy=deploy, channels_last=channels_last, init_cfg=init_cfg)
@@ -200,6 +194,7 @@ class ConvNeStIsotropic(LargeKernelBackbone):
         patch_size (int): patchify kernel and stride (16 in the paper).
         Others: as in ``ConvNeSt`` (``res_scale_init_value`` is a single value here).
     """
+    has_batch_norm = False
     arch_zoo = {
         'A': dict(depth=13, dim=88),
         'F': dict(depth=15, dim=92),
@@ -223,7 +218,6 @@ class ConvNeStIsotropic(LargeKernelBackbone):
             raise TypeError(f'ConvNeStIsotropic: res_scale_init_value must be one number or None (there are no '
                             f'stages), got {res_scale_init_value!r}')
         (res_scale,) = _res_scale_values('ConvNeStIsotropic', res_scale_init_value, 1)
-        _check_norm_eval('ConvNeStIsotropic', norm_eval)
         super().__init__(num_stages=depth, out_indices=out_indices, out_norms=out_norms,
                          gap_before_final_norm=gap_before_final_norm, frozen_stages=frozen_stages,
                          norm_eval=norm_eval, deploy=deploy, channels_last=channels_last, init_cfg=init_cfg)

@@ -160,6 +160,7 @@ class UniConvNet(LargeKernelBackbone):
         dcn_impl (str): DCNv3 core, ``'grid_sample'`` or ``'torchvision'`` (layers/dcnv3.py); same weights.
         with_cp (bool): activation checkpointing per block.
         deploy (bool): accepted for API uniformity; UniConvNet has nothing to re-parameterise (same structure).
+        norm_eval (bool): must stay False: there is no BatchNorm to keep in eval mode (True raises).
         Others: see ``LargeKernelBackbone``. Classification (mmpretrain): ``out_indices=(3,),
         gap_before_final_norm=True`` + ``LinearClsHead``: ``norm3`` is the official head LayerNorm.
 
@@ -167,6 +168,7 @@ class UniConvNet(LargeKernelBackbone):
     code uses (``num_layers=12``): stem 0, stage 0 -> 1, stage 1 and downsampling 1 -> 2, downsampling 2
     -> 3, stage 2 block b -> 3 + b // 3, stage 3 and its downsampling -> 12, out norms -> 13.
     """
+    has_batch_norm = False
     arch_zoo = {
         'A': dict(depths=(2, 3, 9, 2), dims=(24, 48, 96, 192), dcn_group_channels=8),
         'P0': dict(depths=(2, 2, 7, 2), dims=(32, 64, 128, 256), dcn_group_channels=8),
