@@ -25,13 +25,7 @@ WITH_BN = ['UniRepLKNet', 'RepLKNet', 'SLaK', 'ShiftWise']
 REPARAMETERISABLE = WITH_BN
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Small convolutions run fastest single-threaded on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def build(name, seed=0, **kwargs):
