@@ -7,8 +7,21 @@ from any working directory (``pytest /path/to/largekernel/tests``).
 import os
 import os.path as osp
 
+import pytest
+import torch
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def pytest_configure(config):
     os.chdir(ROOT)
+
+
+@pytest.fixture(scope='module')
+def single_thread():
+    """One torch thread for a test module (``pytestmark = pytest.mark.usefixtures('single_thread')``): small CPU
+    convolutions run fastest that way on a shared machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

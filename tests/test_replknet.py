@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from largekernel.models.backbones.base import load_state_dict_checked, randomize_bn_stats
-from largekernel.models.backbones.replknet import ConvBNAct, ReparamLargeKernelConv, RepLKNet
+from largekernel.models.backbones.replknet import ReparamLargeKernelConv, RepLKNet
+from largekernel.models.layers import ConvBN as ConvBNAct
 from largekernel.models.converters.replknet import convert_replknet, describe, detect_layout, map_key
 from largekernel.utils import count_macs, count_params
 

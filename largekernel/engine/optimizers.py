@@ -3,7 +3,7 @@
 The backbone maps each of its parameter names to a group id in ``[0, num_layers + 1]`` with ``layer_id(name,
 num_layers)``; the group's learning rate is ``lr * decay_rate ** (num_layers + 1 - id)``. Parameters outside the
 backbone (neck, heads) get id ``num_layers + 1`` (scale 1). Weight decay is off for 1-D parameters and biases, as in
-the official UniRepLKNet/RepLKNet/ConvNeXt code (so the 4-D GRN gamma/beta are decayed: spec §3.10, open question 7).
+the official UniRepLKNet/RepLKNet/ConvNeXt code (so the 4-D GRN gamma/beta are decayed).
 mmdet/mmseg's own ``LearningRateDecayOptimizerConstructor`` hard-codes ConvNeXt module names, hence this one.
 """
 from mmengine.logging import print_log

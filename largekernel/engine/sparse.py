@@ -2,7 +2,7 @@
 
 ``DynamicSparseHook`` (registered as ``largekernel.DynamicSparseHook``) keeps a fixed fraction of selected weight
 tensors at zero and periodically moves the zeros: it prunes the weakest active units and regrows as many at random
-(SLaK §3 / spec_replknet_unireplknet_slak.md §4.4; SW §3.4-3.7 / spec_uniconvnet_sw_convnest.md §2.5).
+(SLaK; ShiftwiseConv §3.4-3.7).
 
 Options (all keyword arguments of the hook)
 -------------------------------------------

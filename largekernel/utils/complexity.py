@@ -1,9 +1,11 @@
 """Parameter and MAC counting in the papers' convention.
 
-The papers report "FLOPs" as multiply-accumulates of convolutions and linear layers of the inference structure
-(spec §3.11): we count exactly those, per image, with forward hooks. A module that computes with functional ops
-(deformable sampling, shifted strips, ...) defines ``count_macs(inputs, output) -> int``; it is then counted by
-that method alone, and its sub-modules are skipped.
+The papers report "FLOPs" as multiply-accumulates of convolutions and linear layers of the inference structure:
+we count exactly those, per image, with forward hooks. A module that computes with functional ops (deformable
+sampling, shifted strips, ...) defines ``count_macs(inputs, output) -> int``; it is then counted by that method
+alone, and its sub-modules are skipped. Ours, not mmcv's or mmengine's ``get_model_complexity_info``: those also
+count norms and pooling (mmcv's also activations and bias adds; mmengine's traces the model with JIT), and neither
+knows ``count_macs`` nor runs on the meta device, where the published-size tests count the big variants.
 """
 import torch
 from torch import nn

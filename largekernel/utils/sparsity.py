@@ -1,4 +1,4 @@
-"""Parameter and MAC counts of sparse-trained models (SLaK, ICLR 2023; spec §4.3-4.4).
+"""Parameter and MAC counts of sparse-trained models (SLaK, ICLR 2023).
 
 SLaK's published "params" and "FLOPs" are those of the 40%-sparse trained networks: non-zero weights, and MACs of
 the remaining connections. The official sparse trainer (``sparse_core.Masking``) masks every 2-D or 4-D parameter

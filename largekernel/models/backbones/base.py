@@ -1,9 +1,11 @@
-"""The backbone API every family shares.
+"""The backbone contract every family shares (see README.md in this folder for adding a family).
 
-A family builds ``downsample_layers`` (stem first) and ``stages`` as two ``nn.ModuleList``s of equal length and
-sets ``self.channels``; this base class provides the rest, with mmpretrain/mmdet conventions:
+A family resolves its ``arch`` (``resolve_arch``), calls ``super().__init__(num_stages=..., ...)`` with the keyword
+arguments below, builds ``downsample_layers`` (stem first) and ``stages`` as two ``nn.ModuleList``s and sets
+``self.channels`` (one entry per stage), then calls ``self._finish_init()``: it checks those lengths, adds the out
+norms and freezes. This base class provides the rest, with mmpretrain/mmdet conventions:
 
-- ``out_indices``: which stages are returned (negative counts from the end; default the last) (a tuple of tensors, strides 4/8/16/32 for 4-stage nets);
+- ``out_indices``: which stages are returned (negative counts from the end), a tuple of tensors;
 - ``out_norms``: one norm per returned stage (``norm{i}``), e.g. the LayerNorms UniRepLKNet adds for dense
   prediction;
 - ``gap_before_final_norm``: classification mode for mmpretrain: outputs are globally pooled, then normalised,
@@ -11,10 +13,11 @@ sets ``self.channels``; this base class provides the rest, with mmpretrain/mmdet
 - ``frozen_stages``: the first ``k`` stages (with their downsampling layers and out norms) are frozen;
   0 freezes nothing (mmpretrain ConvNeXt convention);
 - ``norm_eval``: keep every BatchNorm in eval mode during training (detection fine-tuning);
-- ``deploy`` / ``switch_to_deploy()``: the re-parameterised inference form;
-- ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``: strict loading with clear errors;
-- ``channels_last``: run in NHWC memory format, which sends depthwise and dilated convolutions to oneDNN's fast
-  kernels on CPU (about 2x faster training for UniRepLKNet there); same results, outputs in NHWC layout.
+- ``deploy`` / ``switch_to_deploy()``: the re-parameterised inference form; every re-parameterisable sub-module
+  has a ``deploy`` flag and a ``reparameterize()`` that returns at once when it is set;
+- ``channels_last``: the input is converted to NHWC memory format before the stem (oneDNN and cuDNN pick other
+  kernels for it); same results up to float rounding, outputs in channels-last memory format;
+- ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``: strict loading with clear errors.
 """
 import torch
 from mmengine.model import BaseModule
@@ -43,6 +46,14 @@ def resolve_arch(family, arch, arch_zoo, required_keys, optional_keys=()):
     return dict(arch)
 
 
+def check_stage_lengths(family, **values):
+    """Raise a ValueError naming the values unless every sequence in ``values`` has the same length."""
+    lengths = {name: len(v) for name, v in values.items()}
+    if len(set(lengths.values())) > 1:
+        named = ', '.join(f'{name} {tuple(v)} ({len(v)})' for name, v in values.items())
+        raise ValueError(f'{family}: {named} differ in length; each needs one entry per stage')
+
+
 def reparameterize_children(module):
     """Call ``reparameterize()`` on the outermost sub-modules that define it (each handles its own subtree)."""
     for child in module.children():
@@ -53,9 +64,11 @@ def reparameterize_children(module):
 
 
 class LargeKernelBackbone(BaseModule):
+    """Base class of every backbone; all arguments are keyword-only (see the module docstring)."""
+    has_batch_norm = True  # False for families whose norms are all LayerNorms: norm_eval=True is then refused
 
-    def __init__(self, num_stages, out_indices=(-1,), out_norms=False, gap_before_final_norm=False,
-                 frozen_stages=0, norm_eval=False, deploy=False, init_cfg=None):
+    def __init__(self, *, num_stages, out_indices=(-1,), out_norms=False, gap_before_final_norm=False,
+                 frozen_stages=0, norm_eval=False, deploy=False, channels_last=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if isinstance(out_indices, int):
             out_indices = (out_indices,)
@@ -65,6 +78,9 @@ class LargeKernelBackbone(BaseModule):
             raise ValueError(f'out_indices {out_indices} must be non-empty stage indices in [0, {num_stages})')
         if not 0 <= frozen_stages <= num_stages:
             raise ValueError(f'frozen_stages={frozen_stages} must lie in [0, {num_stages}]')
+        if norm_eval and not self.has_batch_norm:
+            raise ValueError(f'{type(self).__name__}: norm_eval=True has no effect: there is no BatchNorm (every norm '
+                             'is a LayerNorm); use norm_eval=False')
         self.num_stages = num_stages
         self.out_indices = out_indices
         self.out_norms = out_norms
@@ -72,13 +88,21 @@ class LargeKernelBackbone(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.deploy = deploy
+        self.channels_last = channels_last
 
-    # -- to be called by subclasses once ``self.channels`` is known ----------------------------------------------
+    # -- to be called by subclasses once ``channels``, ``downsample_layers`` and ``stages`` exist ---------------------
     def out_norm_layer(self, channels):
         """The per-output norm; LayerNorm (channels first) unless a family overrides it."""
         return LayerNorm2d(channels, eps=1e-6)
 
-    def _add_out_norms(self):
+    def _finish_init(self):
+        """Check that ``channels``, ``downsample_layers`` and ``stages`` have one entry per stage, add the out norms
+        ``norm{i}`` and freeze the first ``frozen_stages`` stages."""
+        parts = dict(channels=self.channels, downsample_layers=self.downsample_layers, stages=self.stages)
+        lengths = {name: len(part) for name, part in parts.items()}
+        if set(lengths.values()) != {self.num_stages}:
+            raise ValueError(f'{type(self).__name__}: num_stages={self.num_stages} but ' +
+                             ', '.join(f'len({name})={n}' for name, n in lengths.items()))
         if self.out_norms:
             for i in self.out_indices:
                 self.add_module(f'norm{i}', self.out_norm_layer(self.channels[i]))
@@ -89,7 +113,7 @@ class LargeKernelBackbone(BaseModule):
         return self.stages[i](self.downsample_layers[i](x))
 
     def forward(self, x):
-        if getattr(self, 'channels_last', False):
+        if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         outs = []
         for i in range(self.num_stages):
@@ -173,7 +197,12 @@ class LargeKernelBackbone(BaseModule):
 
 
 def trunc_normal_init(module, std=0.02):
-    """timm/ConvNeXt default: truncated-normal weights for every Conv2d and Linear, zero biases."""
+    """timm/ConvNeXt default: truncated-normal weights (cut at +-2, absolute) for every Conv2d and Linear, zero biases.
+
+    torch's ``nn.init.trunc_normal_``, not mmengine's ``trunc_normal_init`` or timm's ``trunc_normal_``: same
+    distribution, but those use the inverse-CDF method, so one seed would give other weights (and they also fill
+    tensors on the meta device, which torch skips).
+    """
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.trunc_normal_(m.weight, std=std)

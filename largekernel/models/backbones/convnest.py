@@ -2,40 +2,39 @@
 
 Hierarchical (``ConvNeSt``; ConvNeXt stem/downsampling, strides 4/8/16/32):
 
-| arch | depths   | dims               | params (1000 cls) | MACs @224 |
-|------|----------|--------------------|-------------------|-----------|
-| A    | 2-2-9-2  | 20, 40, 80, 160    | 3.6M              | 0.67G     |
-| F    | 2-2-9-2  | 24, 48, 96, 192    | 5.0M              | 0.90G     |
-| P    | 2-2-9-2  | 32, 64, 128, 256   | 9M                | 1.5G      |
-| N    | 2-2-12-2 | 40, 80, 160, 320   | 15M               | 2.7G      |
-| T    | 3-3-14-3 | 48, 96, 192, 384   | 27M               | 4.8G      |
-| S    | 3-3-24-3 | 56, 112, 224, 448  | 50M               | 9.0G      |
-| B    | 3-3-28-3 | 72, 144, 288, 576  | 90M               | 16.1G     |
+| arch | depths   | dims               |
+|------|----------|--------------------|
+| A    | 2-2-9-2  | 20, 40, 80, 160    |
+| F    | 2-2-9-2  | 24, 48, 96, 192    |
+| P    | 2-2-9-2  | 32, 64, 128, 256   |
+| N    | 2-2-12-2 | 40, 80, 160, 320   |
+| T    | 3-3-14-3 | 48, 96, 192, 384   |
+| S    | 3-3-24-3 | 56, 112, 224, 448  |
+| B    | 3-3-28-3 | 72, 144, 288, 576  |
 
 Isotropic (``ConvNeStIsotropic``; ViT-style 16x16 patchify, 14x14 tokens at 224):
 
-| arch | depth | dim | params (1000 cls) | MACs @224 |
-|------|-------|-----|-------------------|-----------|
-| A    | 13    | 88  | 3.3M              | 0.62G     |
-| F    | 15    | 92  | 4.1M              | 0.77G     |
-| P    | 15    | 120 | 7M                | 1.2G      |
-| N    | 15    | 156 | 11M               | 2.0G      |
-| T    | 15    | 192 | 15M               | 3.0G      |
-| S    | 22    | 192 | 23M               | 4.3G      |
-| B    | 22    | 384 | 84M               | 16.3G     |
+| arch | depth | dim |
+|------|-------|-----|
+| A    | 13    | 88  |
+| F    | 15    | 92  |
+| P    | 15    | 120 |
+| N    | 15    | 156 |
+| T    | 15    | 192 |
+| S    | 22    | 192 |
+| B    | 22    | 384 |
 
-Numbers are the paper's (§4 and Table 4; spec §3.4); our constructors give 3.68/5.08/8.55/15.06/27.34/50.09/89.63M
-and 3.31/4.09/6.55/10.54/15.46/22.51/83.95M, checked by tests/test_convnest.py.
+Published params and FLOPs (§4, Table 4): configs/convnest/metafile.yml (checked by tests/test_convnest.py).
 
-A block (§2, Fig. 2; spec §3.1), expansion ratio r = 12, X with C channels:
+A block (§2, Fig. 2), expansion ratio r = 12, X with C channels:
 ``H = GELU(PW_{C->rC}(X)); H = H + DW_{7x7}(LN(H)); Y = LN(PW_{rC->C}(GELU(H))); out = s * X + DropPath(Y)``:
 pre-activation (GELU before each LN), post-normalisation (the second LN on the low-dimensional output), a nested
 dual shortcut (the inner one around LN + depthwise conv in the wide space) and ResScale ``s`` (per-channel, init 1)
 on the outer shortcut instead of LayerScale.
 
-No official code was released (spec §0). Inferred, not stated in the paper: the 7x7 kernel and the ConvNeXt
-stem/downsampling/head (the only choice that reproduces every published size, spec §3.2-3.3); the inner-shortcut
-endpoints and the second GELU after the inner add (from a third-party derivative, spec §5 q19). That derivative
+No official code was released. Inferred, not stated in the paper: the 7x7 kernel and the ConvNeXt
+stem/downsampling/head (the only choice that reproduces every published size); the inner-shortcut endpoints and
+the second GELU after the inner add (from a third-party derivative). That derivative
 uses ResScale only in stages 3-4; the paper does not restrict it, so ResScale is in every block by default and
 ``res_scale_init_value=(None, None, 1.0, 1.0)`` gives the derivative's form. There are no official checkpoints,
 hence no checkpoint converter.
@@ -49,8 +48,9 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import DropPath, LayerNorm2d, build_depthwise_conv, drop_path_rates, maybe_checkpoint
-from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
+from ..layers import (DropPath, LayerNorm2d, build_depthwise_conv, build_downsample_layers, build_stages,
+                      drop_path_rates, maybe_checkpoint, norm_conv_downsample, patchify_stem, scale_channels)
+from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
 
 def _check_positive_ints(family, name, values):
@@ -68,12 +68,6 @@ def _check_block_args(family, kernel_size, expansion_ratio):
                          f'got {expansion_ratio!r}')
 
 
-def _check_norm_eval(family, norm_eval):
-    if norm_eval:
-        raise ValueError(f'{family}: norm_eval=True has no effect: there is no BatchNorm (every norm is a LayerNorm); '
-                         'use norm_eval=False')
-
-
 def _res_scale_values(family, value, num):
     """``res_scale_init_value`` (a number, None, or one entry per stage) as a tuple of ``num`` entries."""
     values = tuple(value) if isinstance(value, (list, tuple)) else (value,) * num
@@ -86,11 +80,11 @@ def _res_scale_values(family, value, num):
 
 
 class ConvNeStBlock(nn.Module):
-    """One ConvNeSt block (§2, Fig. 2; spec §3.1); see the module docstring for the dataflow.
+    """One ConvNeSt block (§2, Fig. 2); see the module docstring for the dataflow.
 
     Args:
         dim (int): channels C of the block input and output.
-        kernel_size (int): depthwise kernel in the wide space (7, spec §3.2).
+        kernel_size (int): depthwise kernel in the wide space (7).
         expansion_ratio (int): width of the wide space, r * C (12 in the paper).
         drop_path (float): stochastic depth of the residual branch.
         res_scale_init_value (float | None): initial ResScale on the outer shortcut; None: plain identity.
@@ -98,7 +92,7 @@ class ConvNeStBlock(nn.Module):
         conv_impl (str): depthwise conv implementation (``layers.lk_conv``).
     """
 
-    def __init__(self, dim, kernel_size=7, expansion_ratio=12, drop_path=0.0, res_scale_init_value=1.0,
+    def __init__(self, dim, *, kernel_size=7, expansion_ratio=12, drop_path=0.0, res_scale_init_value=1.0,
                  with_cp=False, conv_impl='auto'):
         super().__init__()
         hidden = expansion_ratio * dim
@@ -118,8 +112,7 @@ class ConvNeStBlock(nn.Module):
         h = self.act1(self.pwconv1(x))
         h = h + self.dwconv(self.norm1(h))  # inner shortcut, in the r * C wide space
         y = self.norm2(self.pwconv2(self.act2(h)))
-        shortcut = x if self.res_scale is None else x * self.res_scale.view(1, -1, 1, 1)
-        return shortcut + self.drop_path(y)
+        return scale_channels(x, self.res_scale) + self.drop_path(y)
 
     def forward(self, x):
         return maybe_checkpoint(self._forward, x, self.with_cp)
@@ -129,13 +122,13 @@ class ConvNeStBlock(nn.Module):
 class ConvNeSt(LargeKernelBackbone):
     """Hierarchical ConvNeSt backbone (see the module docstring for the variants).
 
-    Stem ``Conv4x4/4 -> LN``; before stages 2-4 ``LN -> Conv2x2/2`` (ConvNeXt, spec §3.3). For classification use
+    Stem ``Conv4x4/4 -> LN``; before stages 2-4 ``LN -> Conv2x2/2`` (ConvNeXt). For classification use
     ``gap_before_final_norm=True, out_indices=(3,)`` with ``LinearClsHead``: ``norm3`` is the head's LayerNorm.
 
     Args:
         arch (str | dict): ``'A', 'F', 'P', 'N', 'T', 'S', 'B'`` or a dict with ``depths`` and ``dims``.
         in_channels (int): input channels.
-        kernel_size (int): depthwise kernel size (7; spec §3.2).
+        kernel_size (int): depthwise kernel size (7).
         expansion_ratio (int): r (12 for every published variant; Table 2 sweeps 4-16).
         res_scale_init_value (float | None | sequence): ResScale init, for all stages or one entry per stage
             (None disables it there); ``(None, None, 1.0, 1.0)`` is the third-party derivative's choice.
@@ -147,6 +140,7 @@ class ConvNeSt(LargeKernelBackbone):
         Others: see ``LargeKernelBackbone`` (``layer_id`` is its ConvNeXt 4-stage mapping; the paper's ImageNet
         recipes use no layer decay).
     """
+    has_batch_norm = False
     arch_zoo = {
         'A': dict(depths=(2, 2, 9, 2), dims=(20, 40, 80, 160)),
         'F': dict(depths=(2, 2, 9, 2), dims=(24, 48, 96, 192)),
@@ -157,33 +151,29 @@ class ConvNeSt(LargeKernelBackbone):
         'B': dict(depths=(3, 3, 28, 3), dims=(72, 144, 288, 576)),
     }
 
-    def __init__(self, arch='T', in_channels=3, kernel_size=7, expansion_ratio=12, res_scale_init_value=1.0,
+    def __init__(self, arch='T', *, in_channels=3, kernel_size=7, expansion_ratio=12, res_scale_init_value=1.0,
                  drop_path_rate=0.0, conv_impl='auto', with_cp=False, deploy=False, out_indices=(3,),
-                 out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False, init_cfg=None):
+                 out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False,
+                 init_cfg=None):
         arch = resolve_arch('ConvNeSt', arch, self.arch_zoo, ('depths', 'dims'))
         depths, dims = tuple(arch['depths']), tuple(arch['dims'])
         _check_positive_ints('ConvNeSt', 'depths', depths)
         _check_positive_ints('ConvNeSt', 'dims', dims)
-        if len(depths) != len(dims):
-            raise ValueError(f'ConvNeSt: depths {depths} and dims {dims} differ in length')
+        check_stage_lengths('ConvNeSt', depths=depths, dims=dims)
         _check_block_args('ConvNeSt', kernel_size, expansion_ratio)
         res_scales = _res_scale_values('ConvNeSt', res_scale_init_value, len(depths))
-        _check_norm_eval('ConvNeSt', norm_eval)
-        super().__init__(len(depths), out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval,
-                         deploy, init_cfg)
+        super().__init__(num_stages=len(depths), out_indices=out_indices, out_norms=out_norms,
+                         gap_before_final_norm=gap_before_final_norm, frozen_stages=frozen_stages,
+                         norm_eval=norm_eval, deploy=deploy, channels_last=channels_last, init_cfg=init_cfg)
         self.depths, self.channels = depths, dims
 
-        self.downsample_layers = nn.ModuleList([nn.Sequential(
-            nn.Conv2d(in_channels, dims[0], 4, 4), LayerNorm2d(dims[0], eps=1e-6))])
-        for i in range(1, len(dims)):
-            self.downsample_layers.append(nn.Sequential(
-                LayerNorm2d(dims[i - 1], eps=1e-6), nn.Conv2d(dims[i - 1], dims[i], 2, 2)))
-        rates = drop_path_rates(drop_path_rate, depths)
-        self.stages = nn.ModuleList(nn.Sequential(*[
-            ConvNeStBlock(dims[i], kernel_size, expansion_ratio, rates[i][j], res_scales[i], with_cp, conv_impl)
-            for j in range(depths[i])]) for i in range(len(depths)))
+        self.downsample_layers = build_downsample_layers(patchify_stem(in_channels, dims[0]), dims,
+                                                         norm_conv_downsample)
+        self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: ConvNeStBlock(
+            dims[i], kernel_size=kernel_size, expansion_ratio=expansion_ratio, drop_path=rate,
+            res_scale_init_value=res_scales[i], with_cp=with_cp, conv_impl=conv_impl))
         trunc_normal_init(self)
-        self._add_out_norms()
+        self._finish_init()
 
 
 @MODELS.register_module()
@@ -204,6 +194,7 @@ class ConvNeStIsotropic(LargeKernelBackbone):
         patch_size (int): patchify kernel and stride (16 in the paper).
         Others: as in ``ConvNeSt`` (``res_scale_init_value`` is a single value here).
     """
+    has_batch_norm = False
     arch_zoo = {
         'A': dict(depth=13, dim=88),
         'F': dict(depth=15, dim=92),
@@ -214,10 +205,10 @@ class ConvNeStIsotropic(LargeKernelBackbone):
         'B': dict(depth=22, dim=384),
     }
 
-    def __init__(self, arch='T', in_channels=3, patch_size=16, kernel_size=7, expansion_ratio=12,
+    def __init__(self, arch='T', *, in_channels=3, patch_size=16, kernel_size=7, expansion_ratio=12,
                  res_scale_init_value=1.0, drop_path_rate=0.0, conv_impl='auto', with_cp=False, deploy=False,
                  out_indices=(-1,), out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False,
-                 init_cfg=None):
+                 channels_last=False, init_cfg=None):
         arch = resolve_arch('ConvNeStIsotropic', arch, self.arch_zoo, ('depth', 'dim'))
         depth, dim = arch['depth'], arch['dim']
         _check_positive_ints('ConvNeStIsotropic', 'depth and dim', (depth, dim))
@@ -227,19 +218,20 @@ class ConvNeStIsotropic(LargeKernelBackbone):
             raise TypeError(f'ConvNeStIsotropic: res_scale_init_value must be one number or None (there are no '
                             f'stages), got {res_scale_init_value!r}')
         (res_scale,) = _res_scale_values('ConvNeStIsotropic', res_scale_init_value, 1)
-        _check_norm_eval('ConvNeStIsotropic', norm_eval)
-        super().__init__(depth, out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval, deploy,
-                         init_cfg)
+        super().__init__(num_stages=depth, out_indices=out_indices, out_norms=out_norms,
+                         gap_before_final_norm=gap_before_final_norm, frozen_stages=frozen_stages,
+                         norm_eval=norm_eval, deploy=deploy, channels_last=channels_last, init_cfg=init_cfg)
         self.depth, self.channels = depth, (dim,) * depth
 
         self.downsample_layers = nn.ModuleList(
             [nn.Conv2d(in_channels, dim, patch_size, patch_size)] + [nn.Identity() for _ in range(depth - 1)])
         (rates,) = drop_path_rates(drop_path_rate, (depth,))
         self.stages = nn.ModuleList(
-            ConvNeStBlock(dim, kernel_size, expansion_ratio, rates[i], res_scale, with_cp, conv_impl)
+            ConvNeStBlock(dim, kernel_size=kernel_size, expansion_ratio=expansion_ratio, drop_path=rates[i],
+                          res_scale_init_value=res_scale, with_cp=with_cp, conv_impl=conv_impl)
             for i in range(depth))
         trunc_normal_init(self)
-        self._add_out_norms()
+        self._finish_init()
 
     def layer_id(self, name, num_layers):
         """Block-wise layer decay (BEiT/ViT convention): patchify 0, block ``i`` -> ``i + 1``, rest last."""

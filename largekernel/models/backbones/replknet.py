@@ -1,16 +1,15 @@
 """RepLKNet (Ding et al., "Scaling Up Your Kernels to 31x31: Revisiting Large Kernel Design in CNNs", CVPR 2022).
 
-| arch | large kernels  | small | pairs    | channels             | dw   | params (train) | MACs (deploy)            |
-|------|----------------|-------|----------|----------------------|------|----------------|--------------------------|
-| 31B  | 31, 29, 27, 13 | 5     | 2-2-18-2 | 128, 256, 512, 1024  | 1    | 79.86M         | 15.35G @224, 45.12G @384 |
-| 31L  | 31, 29, 27, 13 | 5     | 2-2-18-2 | 192, 384, 768, 1536  | 1    | 172.67M        | 95.99G @384              |
-| XL   | 27, 27, 27, 13 | none  | 2-2-18-2 | 256, 512, 1024, 2048 | 1.5  | 335.44M        | 128.73G @320             |
+| arch | large kernels  | small | pairs    | channels             | dw   |
+|------|----------------|-------|----------|----------------------|------|
+| 31B  | 31, 29, 27, 13 | 5     | 2-2-18-2 | 128, 256, 512, 1024  | 1    |
+| 31L  | 31, 29, 27, 13 | 5     | 2-2-18-2 | 192, 384, 768, 1536  | 1    |
+| XL   | 27, 27, 27, 13 | none  | 2-2-18-2 | 256, 512, 1024, 2048 | 1.5  |
 
-Published: 79M / 15.3G, 172M / 96.0G, 335M / 128.7G (README; spec §2.8, §2.9), checked by tests/test_replknet.py.
-Params are those of the training form with a 1000-class head (as the README and mmpretrain count them); the
-README's "FLOPs" are MACs of the deploy form.
+Published params and FLOPs: configs/replknet/metafile.yml (checked by tests/test_replknet.py); the README counts
+the params of the training form with a 1000-class head and reports as "FLOPs" the MACs of the deploy form.
 
-Structure (§3.3, Fig. 4; spec §2.1, §2.2): a stem (3x3 conv s2, 3x3 DW, 1x1, 3x3 DW s2, each conv-BN-ReLU), four
+Structure (§3.3, Fig. 4): a stem (3x3 conv s2, 3x3 DW, 1x1, 3x3 DW s2, each conv-BN-ReLU), four
 stages of [RepLK block, ConvFFN block] pairs and transitions (1x1 conv then 3x3 DW conv s2) in between.
 RepLK block: ``x + DropPath(pw2(ReLU(LK(pw1(BN(x))))))``, where LK is a K x K depthwise conv with a parallel k x k
 depthwise conv (both with BN) that is merged into the large kernel for inference (§3, guideline 3).
@@ -32,41 +31,9 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import (DropPath, build_batch_norm, build_depthwise_conv, drop_path_rates, fuse_bn, maybe_checkpoint,
-                      pad_kernel)
-from .base import LargeKernelBackbone, resolve_arch
-
-
-class ConvBNAct(nn.Sequential):
-    """``conv`` (bias-free) -> ``bn`` [-> ``nonlinear``], the official ``conv_bn`` / ``conv_bn_relu`` units.
-
-    In the deploy form ``bn`` is an Identity and ``conv`` has a bias (the official ``deep_fuse_BN``).
-    ``conv`` may be given (e.g. an iGEMM depthwise conv); it must then be bias-free.
-    """
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, groups=1, act=None, deploy=False,
-                 norm_cfg=None, conv=None):
-        super().__init__()
-        if conv is None:
-            conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2, groups=groups,
-                             bias=deploy)
-        self.add_module('conv', conv)
-        self.add_module('bn', nn.Identity() if deploy else build_batch_norm(out_channels, norm_cfg))
-        if act is not None:
-            self.add_module('nonlinear', act)
-
-    @torch.no_grad()
-    def reparameterize(self):
-        if isinstance(self.bn, nn.Identity):
-            return
-        weight, bias = fuse_bn(self.conv.weight, self.conv.bias, self.bn)
-        c = self.conv
-        fused = nn.Conv2d(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding, c.dilation, c.groups,
-                          bias=True).to(weight)
-        fused.weight.copy_(weight)
-        fused.bias.copy_(bias)
-        self.conv = fused
-        self.bn = nn.Identity()
+from ..layers import (ConvBN, DropPath, build_batch_norm, build_depthwise_conv, build_downsample_layers,
+                      conv_from_kernel, drop_path_rates, maybe_checkpoint, pad_kernel)
+from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch
 
 
 def check_kernel_sizes(kernel_size, small_kernel):
@@ -83,63 +50,61 @@ def check_kernel_sizes(kernel_size, small_kernel):
 
 
 class ReparamLargeKernelConv(nn.Module):
-    """K x K depthwise conv + BN with a parallel k x k depthwise conv + BN (§3, guideline 3; spec §2.2, §2.5).
+    """K x K depthwise conv + BN with a parallel k x k depthwise conv + BN (§3, guideline 3).
 
-    ``small_kernel=None`` keeps only the large branch (RepLKNet-XL). ``reparameterize()`` leaves one biased K x K
-    conv ``lkb_reparam`` (spec §1.1, §1.2).
+    ``small_kernel=None`` keeps only the large branch (RepLKNet-XL). ``reparameterize()`` folds both BNs, zero-pads
+    the small kernel to K x K and leaves one biased K x K conv ``lkb_reparam``.
     """
 
-    def __init__(self, channels, kernel_size, small_kernel, deploy=False, norm_cfg=None, conv_impl='auto'):
+    def __init__(self, channels, kernel_size, small_kernel, *, deploy=False, norm_cfg=None, conv_impl='auto'):
         super().__init__()
         check_kernel_sizes(kernel_size, small_kernel)
-        self.kernel_size, self.small_kernel, self.conv_impl = kernel_size, small_kernel, conv_impl
+        self.deploy = deploy
+        self.kernel_size, self.small_kernel = kernel_size, small_kernel
         if deploy:
             self.lkb_reparam = build_depthwise_conv(channels, kernel_size, bias=True, impl=conv_impl)
             return
-        self.lkb_origin = ConvBNAct(channels, channels, kernel_size, norm_cfg=norm_cfg,
-                                    conv=build_depthwise_conv(channels, kernel_size, bias=False, impl=conv_impl))
+        self.lkb_origin = ConvBN(channels, channels, kernel_size, norm_cfg=norm_cfg,
+                                 conv=build_depthwise_conv(channels, kernel_size, bias=False, impl=conv_impl))
         if small_kernel is not None:
-            self.small_conv = ConvBNAct(channels, channels, small_kernel, groups=channels, norm_cfg=norm_cfg)
+            self.small_conv = ConvBN(channels, channels, small_kernel, groups=channels, norm_cfg=norm_cfg)
 
     def forward(self, x):
-        if hasattr(self, 'lkb_reparam'):
+        if self.deploy:
             return self.lkb_reparam(x)
         out = self.lkb_origin(x)
-        if hasattr(self, 'small_conv'):
+        if self.small_kernel is not None:
             out = out + self.small_conv(x)
         return out
 
     @torch.no_grad()
     def reparameterize(self):
-        if hasattr(self, 'lkb_reparam'):
+        if self.deploy:
             return
-        kernel, bias = fuse_bn(self.lkb_origin.conv.weight, None, self.lkb_origin.bn)
-        if hasattr(self, 'small_conv'):
-            small, small_bias = fuse_bn(self.small_conv.conv.weight, None, self.small_conv.bn)
+        kernel, bias = self.lkb_origin.fused()
+        if self.small_kernel is not None:
+            small, small_bias = self.small_conv.fused()
             kernel = kernel + pad_kernel(small, self.kernel_size)
             bias = bias + small_bias
             del self.small_conv
+        self.lkb_reparam = conv_from_kernel(kernel, bias, like=self.lkb_origin.conv)
         del self.lkb_origin
-        merged = build_depthwise_conv(kernel.shape[0], self.kernel_size, bias=True, impl=self.conv_impl)
-        merged.to(kernel)
-        merged.weight.copy_(kernel)
-        merged.bias.copy_(bias)
-        self.lkb_reparam = merged
+        self.deploy = True
 
 
 class RepLKBlock(nn.Module):
     """RepLK block (§3.3, Fig. 4): ``x + DropPath(pw2(ReLU(LK(pw1(BN(x))))))``; pw1 is conv-BN-ReLU C -> D."""
 
-    def __init__(self, channels, dw_channels, kernel_size, small_kernel, drop_path=0.0, deploy=False, with_cp=False,
-                 norm_cfg=None, conv_impl='auto'):
+    def __init__(self, channels, dw_channels, kernel_size, small_kernel, *, drop_path=0.0, deploy=False,
+                 with_cp=False, norm_cfg=None, conv_impl='auto'):
         super().__init__()
         self.with_cp = with_cp
         self.prelkb_bn = build_batch_norm(channels, norm_cfg)
-        self.pw1 = ConvBNAct(channels, dw_channels, 1, act=nn.ReLU(), deploy=deploy, norm_cfg=norm_cfg)
-        self.large_kernel = ReparamLargeKernelConv(dw_channels, kernel_size, small_kernel, deploy, norm_cfg,
-                                                   conv_impl)
+        self.pw1 = ConvBN(channels, dw_channels, 1, act=nn.ReLU(), deploy=deploy, norm_cfg=norm_cfg)
+        self.large_kernel = ReparamLargeKernelConv(dw_channels, kernel_size, small_kernel, deploy=deploy,
+                                                   norm_cfg=norm_cfg, conv_impl=conv_impl)
         self.lk_nonlinear = nn.ReLU()
-        self.pw2 = ConvBNAct(dw_channels, channels, 1, deploy=deploy, norm_cfg=norm_cfg)
+        self.pw2 = ConvBN(dw_channels, channels, 1, deploy=deploy, norm_cfg=norm_cfg)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def _forward(self, x):
@@ -153,13 +118,13 @@ class RepLKBlock(nn.Module):
 class ConvFFN(nn.Module):
     """ConvFFN block (§3.3): ``x + DropPath(pw2(GELU(pw1(BN(x)))))`` with 1x1 conv-BN units C -> hidden -> C."""
 
-    def __init__(self, channels, hidden_channels, drop_path=0.0, deploy=False, with_cp=False, norm_cfg=None):
+    def __init__(self, channels, hidden_channels, *, drop_path=0.0, deploy=False, with_cp=False, norm_cfg=None):
         super().__init__()
         self.with_cp = with_cp
         self.preffn_bn = build_batch_norm(channels, norm_cfg)
-        self.pw1 = ConvBNAct(channels, hidden_channels, 1, deploy=deploy, norm_cfg=norm_cfg)
+        self.pw1 = ConvBN(channels, hidden_channels, 1, deploy=deploy, norm_cfg=norm_cfg)
         self.nonlinear = nn.GELU()
-        self.pw2 = ConvBNAct(hidden_channels, channels, 1, deploy=deploy, norm_cfg=norm_cfg)
+        self.pw2 = ConvBN(hidden_channels, channels, 1, deploy=deploy, norm_cfg=norm_cfg)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def _forward(self, x):
@@ -179,7 +144,7 @@ class RepLKNet(LargeKernelBackbone):
             the same keys as mmpretrain's ``arch_settings``.
         in_channels (int): input channels.
         drop_path_rate (float): stochastic depth, rising linearly over the pairs; a RepLK block and the ConvFFN
-            after it share one rate (spec §2.4).
+            after it share one rate.
         ffn_ratio (float): ConvFFN hidden width ratio (4 in every published model).
         norm_cfg (dict): the BatchNorm of every layer (``dict(type='SyncBN')`` as in the official code).
         conv_impl (str): ``'auto'``, ``'native'`` or ``'igemm'`` for the K x K depthwise convs (layers.lk_conv).
@@ -201,16 +166,14 @@ class RepLKNet(LargeKernelBackbone):
                    small_kernel=None, dw_ratio=1.5),
     }
 
-    def __init__(self, arch='31B', in_channels=3, drop_path_rate=0.0, ffn_ratio=4, norm_cfg=None, conv_impl='auto',
-                 with_cp=False, deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False,
-                 frozen_stages=0, norm_eval=False, init_cfg=None):
+    def __init__(self, arch='31B', *, in_channels=3, drop_path_rate=0.0, ffn_ratio=4, norm_cfg=None,
+                 conv_impl='auto', with_cp=False, deploy=False, out_indices=(3,), out_norms=True,
+                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
         arch = resolve_arch('RepLKNet', arch, self.arch_zoo,
                             ('large_kernel_sizes', 'layers', 'channels', 'small_kernel'), ('dw_ratio',))
         kernels, layers, channels = tuple(arch['large_kernel_sizes']), tuple(arch['layers']), tuple(arch['channels'])
         small_kernel, dw_ratio = arch['small_kernel'], arch.get('dw_ratio', 1)
-        if not len(kernels) == len(layers) == len(channels):
-            raise ValueError(f'RepLKNet: large_kernel_sizes {kernels}, layers {layers} and channels {channels} must '
-                             'have one entry per stage')
+        check_stage_lengths('RepLKNet', large_kernel_sizes=kernels, layers=layers, channels=channels)
         for k in kernels:
             check_kernel_sizes(k, small_kernel)
         if min(int(c * dw_ratio) for c in channels) < 1 or min(int(c * ffn_ratio) for c in channels) < 1:
@@ -219,33 +182,32 @@ class RepLKNet(LargeKernelBackbone):
         if gap_before_final_norm:
             raise ValueError('RepLKNet: gap_before_final_norm=True is not supported: the head BatchNorm acts before '
                              'pooling; use gap_before_final_norm=False with neck=dict(type="GlobalAveragePooling")')
-        super().__init__(len(layers), out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval,
-                         deploy, init_cfg)
+        super().__init__(num_stages=len(layers), out_indices=out_indices, out_norms=out_norms,
+                         gap_before_final_norm=gap_before_final_norm, frozen_stages=frozen_stages,
+                         norm_eval=norm_eval, deploy=deploy, channels_last=channels_last, init_cfg=init_cfg)
         self.layers, self.channels, self.large_kernel_sizes = layers, channels, kernels
         self.small_kernel, self.dw_ratio, self.norm_cfg, self.with_cp = small_kernel, dw_ratio, norm_cfg, with_cp
 
-        c0 = channels[0]
-
         def conv_bn_relu(cin, cout, k, stride=1, groups=1):
-            return ConvBNAct(cin, cout, k, stride, groups, act=nn.ReLU(), deploy=deploy, norm_cfg=norm_cfg)
+            return ConvBN(cin, cout, k, stride=stride, groups=groups, act=nn.ReLU(), deploy=deploy,
+                          norm_cfg=norm_cfg)
 
-        self.downsample_layers = nn.ModuleList([nn.Sequential(
-            conv_bn_relu(in_channels, c0, 3, 2), conv_bn_relu(c0, c0, 3, groups=c0), conv_bn_relu(c0, c0, 1),
-            conv_bn_relu(c0, c0, 3, 2, groups=c0))])
-        for i in range(1, len(channels)):
-            self.downsample_layers.append(nn.Sequential(
-                conv_bn_relu(channels[i - 1], channels[i], 1),
-                conv_bn_relu(channels[i], channels[i], 3, 2, groups=channels[i])))
+        c0 = channels[0]
+        stem = nn.Sequential(conv_bn_relu(in_channels, c0, 3, 2), conv_bn_relu(c0, c0, 3, groups=c0),
+                             conv_bn_relu(c0, c0, 1), conv_bn_relu(c0, c0, 3, 2, groups=c0))
+        self.downsample_layers = build_downsample_layers(stem, channels, lambda cin, cout: nn.Sequential(
+            conv_bn_relu(cin, cout, 1), conv_bn_relu(cout, cout, 3, 2, groups=cout)))
         rates = drop_path_rates(drop_path_rate, layers)
         self.stages = nn.ModuleList()
         for i, c in enumerate(channels):
             blocks = []
-            for rate in rates[i]:
-                blocks.append(RepLKBlock(c, int(c * dw_ratio), kernels[i], small_kernel, rate, deploy, with_cp,
-                                         norm_cfg, conv_impl))
-                blocks.append(ConvFFN(c, int(c * ffn_ratio), rate, deploy, with_cp, norm_cfg))
+            for rate in rates[i]:  # a RepLK block and the ConvFFN after it share one rate
+                blocks.append(RepLKBlock(c, int(c * dw_ratio), kernels[i], small_kernel, drop_path=rate,
+                                         deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg, conv_impl=conv_impl))
+                blocks.append(ConvFFN(c, int(c * ffn_ratio), drop_path=rate, deploy=deploy, with_cp=with_cp,
+                                      norm_cfg=norm_cfg))
             self.stages.append(nn.Sequential(*blocks))
-        self._add_out_norms()
+        self._finish_init()
 
     def out_norm_layer(self, channels):
         return build_batch_norm(channels, self.norm_cfg)

@@ -1,17 +1,16 @@
 """ShiftwiseConv (Li et al., "ShiftwiseConv: Small Convolutional Kernel with Large Kernel Effect", CVPR 2025).
 
-| arch  | depths   | dims              | params: training / merged / deploy (1000 cls) | MACs @224     | IN-1K top-1 |
-|-------|----------|-------------------|-----------------------------------------------|---------------|-------------|
-| tiny  | 3-3-18-3 | 80, 160, 320, 640 | 31.79M / 31.00M / 30.94M (paper: 31M)         | 5.02G (5.0G)  | 83.4        |
-| small | 3-3-27-3 | 96, 192, 384, 768 | 57.31M / 55.99M / 55.89M (paper: 56M)         | 9.33G (9.4G)  | 83.9        |
+| arch  | depths   | dims              | large kernels M | small kernel N |
+|-------|----------|-------------------|-----------------|----------------|
+| tiny  | 3-3-18-3 | 80, 160, 320, 640 | 51, 49, 47, 13  | 3              |
+| small | 3-3-27-3 | 96, 192, 384, 768 | 51, 49, 47, 13  | 3              |
 
-"merged" = the two re-parameterisation branches summed into one group conv (the official ``merge_branches``, the
-published convention; spec §2.8); our deploy form also folds the BatchNorms, GRN bias and layer scale. MACs in the
-paper's convention (see ``ShiftWiseConv.count_macs``). Checked by tests/test_shiftwise.py. Equivalent large kernels
-per stage M = 51, 49, 47, 13 with small kernel N = 3 (paper Table 8), ghost ratio G = 0.23, 2 Rep branches, E = 4
-edges, in all four stages (§3.8, #21).
+Ghost ratio G = 0.23, 2 Rep branches and E = 4 edges in all four stages (Table 8; §3.8, #21). Published params,
+FLOPs and accuracy: configs/shiftwise/metafile.yml (checked by tests/test_shiftwise.py). The papers count params
+with the two Rep branches summed into one group conv (the official ``merge_branches``); our deploy form also folds
+the BatchNorms, GRN bias and layer scale. MACs in the paper's convention (see ``ShiftWiseConv.count_macs``).
 
-The SW operator (§3.2-3.6; spec §2.2) replaces an M x N / N x M strip pair by ceil(M/N) N x N filters per channel:
+The SW operator (§3.2-3.6) replaces an M x N / N x M strip pair by ceil(M/N) N x N filters per channel:
 
 1. ghost split: ``repN = 2 * floor(floor(C (1 - G)) / 2)`` channels (fixed random subset, numpy seed 123 as in the
    official code) take part, the ``C - repN`` ghost channels pass through (§3.4, Fig. 3b);
@@ -26,14 +25,13 @@ The SW operator (§3.2-3.6; spec §2.2) replaces an M x N / N x M strip pair by 
 Implementation (no custom CUDA): filters sharing a strip position are summed over the edges (everything before
 the BNs is linear), which gives per-path filters; with the code's padding the shifted N x N windows tile the strip
 exactly, so the horizontal path *is* a depth-wise N x (N nk) convolution and the vertical one an (N nk) x N
-convolution (spec §2.2, "exact equivalent"); both run as stock ``conv2d``, so the operator works on CPU and GPU, in
+convolution (an exact equivalent); both run as stock ``conv2d``, so the operator works on CPU and GPU, in
 fp16/bf16 (the official CUDA op is fp32-only), with no atomics of its own (deterministic on CPU, and on GPU under
 ``torch.use_deterministic_algorithms``). The deploy form caches its assembled kernels for inference. The shift
 tables are buffers (saved in checkpoints). ``count_macs`` reports the official group conv's MACs on the
-(H + 2p - N + 1)^2 map, as the paper counts (spec §2.8), not our strips'. CPU inference (2 threads, batch 2, 224):
-SW-tiny deploy runs at about 0.75x UniRepLKNet-T deploy (tools/analysis_tools/benchmark.py).
+(H + 2p - N + 1)^2 map, as the paper counts, not our strips'.
 
-Paper vs code (spec §2.2, §5): we follow the code, which the released checkpoint needs -- padding N - 1 with a crop
+Paper vs code: we follow the code, which the released checkpoint needs -- padding N - 1 with a crop
 of 1 (``padding='code'``, equal to zero-padded strip convolutions at the borders); the paper's default N // 2
 (``padding='paper'``, windows centred outside the image are lost) is an option, run by the explicit shift-add
 (``impl='shift'``). Horizontal and vertical tables are independent random permutations (code), not the paper's
@@ -48,9 +46,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import LayerNorm2d, build_batch_norm, drop_path_rates, fuse_bn
+from ..layers import (build_batch_norm, build_downsample_layers, build_stages, conv_from_kernel, conv_norm_downsample,
+                      conv_stem, fuse_bn)
 from ..layers.grn_block import GRNFFNBlock
-from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
+from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
 PADDINGS = ('code', 'paper')
 IMPLS = ('strip', 'shift')
@@ -86,7 +85,7 @@ def shift_tables(rep_n, nk, num_edges, seed=123):
 
 
 class ShiftWiseConv(nn.Module):
-    """The SW token mixer on ``channels`` channels (see the module docstring; spec §2.2-2.3).
+    """The SW token mixer on ``channels`` channels (see the module docstring; §3.2-3.6).
 
     Args:
         channels (int): input = output channels.
@@ -103,7 +102,7 @@ class ShiftWiseConv(nn.Module):
         seed (int): seed of the ghost split and of the shift tables (123 in the official code).
     """
 
-    def __init__(self, channels, kernel_size, small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4,
+    def __init__(self, channels, kernel_size, small_kernel=3, *, ghost_ratio=0.23, num_branches=2, num_edges=4,
                  padding='code', impl=None, deploy=False, norm_cfg=None, seed=123):
         super().__init__()
         if not (isinstance(channels, int) and channels >= 1):
@@ -131,6 +130,7 @@ class ShiftWiseConv(nn.Module):
         if len(rep) < 2:
             raise ValueError(f'ShiftWiseConv: channels={channels} with ghost_ratio={ghost_ratio} leaves '
                              f'{len(rep)} shift-wise channels; at least 2 are needed')
+        self.deploy = deploy
         self.channels, self.kernel_size, self.small_kernel = channels, kernel_size, small_kernel
         self.rep_channels, self.nk = len(rep), math.ceil(kernel_size / small_kernel)
         self.num_edges, self.padding, self.impl = num_edges, padding, impl
@@ -153,10 +153,6 @@ class ShiftWiseConv(nn.Module):
             self.bn_h = build_batch_norm(self.rep_channels, norm_cfg)
             self.bn_v = build_batch_norm(self.rep_channels, norm_cfg)
             self.bn_s = build_batch_norm(self.rep_channels, norm_cfg)
-
-    @property
-    def deploy(self):
-        return hasattr(self, 'lk_conv')
 
     # -- filters -------------------------------------------------------------------------------------------------
     def _weight(self):
@@ -181,7 +177,7 @@ class ShiftWiseConv(nn.Module):
     def strip_kernels(self, h, v):
         """Depth-wise strip kernels equal to the shifted windows: (repN, 1, N, 2R+1) horizontal and
         (repN, 1, 2R+1, N) vertical, centred on the output pixel. Window i covers offsets
-        ``N i - M//2 ... N i - M//2 + N - 1`` (spec §2.2 table), so the strip spans ``-M//2 ... N nk - 1 - M//2``."""
+        ``N i - M//2 ... N i - M//2 + N - 1``, so the strip spans ``-M//2 ... N nk - 1 - M//2``."""
         n, nk, k = h.shape[0], self.nk, self.small_kernel
         lo, hi = self.kernel_size // 2, k * nk - 1 - self.kernel_size // 2
         r = max(lo, hi)
@@ -216,7 +212,7 @@ class ShiftWiseConv(nn.Module):
         """Depth-wise horizontal and vertical strip convolutions of ``x``."""
         r, p = kv.shape[2] // 2, self.small_kernel // 2
         if torch.is_grad_enabled():
-            # oneDNN's NCHW depth-wise conv has no fast path for very wide kernels (about 10x slower on CPU): the
+            # oneDNN's NCHW depth-wise conv has no fast path for very wide kernels: the
             # horizontal strip runs as a vertical one on the transposed map (also the fastest backward).
             out_h = F.conv2d(x.transpose(2, 3), kh.transpose(2, 3), padding=(r, p), groups=kh.shape[0])
             return out_h.transpose(2, 3), F.conv2d(x, kv, padding=(r, p), groups=kv.shape[0])
@@ -268,7 +264,7 @@ class ShiftWiseConv(nn.Module):
 
     def count_macs(self, inputs, output):
         """The official group conv's MACs (repN * nk filters of N x N on the (H + 2p - N + 1)^2 map); the shift-add,
-        BNs and identity are free, as in the paper's count (spec §2.8)."""
+        BNs and identity are free, as in the paper's count."""
         b, _, height, width = inputs[0].shape
         grow = 2 * self.pad - self.small_kernel + 1
         return b * self.rep_channels * self.nk * self.small_kernel ** 2 * (height + grow) * (width + grow)
@@ -284,33 +280,32 @@ class ShiftWiseConv(nn.Module):
             t, b = fuse_bn(torch.ones_like(bn.running_mean), None, bn)
             scale.append(t)
             bias = bias + b
-        conv = self.lk_convs[0]
-        self.lk_conv = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, padding=conv.padding,
-                                 groups=conv.groups, bias=False).to(weight)
-        self.lk_conv.weight.copy_(weight)
+        self.lk_conv = conv_from_kernel(weight, like=self.lk_convs[0])
         self.scale = nn.Parameter(torch.stack(scale))
         self.bias = nn.Parameter(bias)
         del self.lk_convs, self.bn_h, self.bn_v, self.bn_s
+        self.deploy = True
 
 
 class ShiftWiseBlock(GRNFFNBlock):
-    """SW-v2 block (UniRepLKNet-style, §3.8-3.9; spec §2.6): ``x + DropPath(gamma * FFN(SE(BN(SW(x)))))`` with
+    """SW-v2 block (UniRepLKNet-style, §3.8-3.9): ``x + DropPath(gamma * FFN(SE(BN(SW(x)))))`` with
     ``FFN = Linear(C, 4C) -> GELU -> GRN -> Linear(4C, C, no bias) -> BN``. The deploy form merges the SW operator
     and folds GRN's bias, the FFN BN and the layer scale into the second linear (as UniRepLKNet); the BN after the
     SW operator stays (the official inference model keeps it too)."""
 
-    def __init__(self, dim, kernel_size, small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4,
+    def __init__(self, dim, kernel_size, small_kernel=3, *, ghost_ratio=0.23, num_branches=2, num_edges=4,
                  padding='code', impl=None, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False, with_cp=False,
                  norm_cfg=None, seed=123):
-        mixer = ShiftWiseConv(dim, kernel_size, small_kernel, ghost_ratio, num_branches, num_edges, padding, impl,
-                              deploy, norm_cfg, seed)
-        super().__init__(dim, mixer, build_batch_norm(dim, norm_cfg), 'mixer', 4, drop_path, layer_scale_init_value,
-                         deploy, with_cp, norm_cfg)
+        mixer = ShiftWiseConv(dim, kernel_size, small_kernel, ghost_ratio=ghost_ratio, num_branches=num_branches,
+                              num_edges=num_edges, padding=padding, impl=impl, deploy=deploy, norm_cfg=norm_cfg,
+                              seed=seed)
+        super().__init__(dim, mixer, build_batch_norm(dim, norm_cfg), drop_path=drop_path,
+                         layer_scale_init_value=layer_scale_init_value, deploy=deploy, with_cp=with_cp,
+                         norm_cfg=norm_cfg)
 
-    @torch.no_grad()
-    def reparameterize(self):
+    def reparameterize_mixer(self):
         self.mixer.reparameterize()
-        self.fold_ffn()
+
 
 @MODELS.register_module()
 class ShiftWise(LargeKernelBackbone):
@@ -339,31 +334,27 @@ class ShiftWise(LargeKernelBackbone):
         'small': dict(depths=(3, 3, 27, 3), dims=(96, 192, 384, 768)),
     }
 
-    def __init__(self, arch='tiny', in_channels=3, kernel_sizes=(51, 49, 47, 13), small_kernel=3, ghost_ratio=0.23,
-                 num_branches=2, num_edges=4, padding='code', impl=None, seed=123, drop_path_rate=0.0,
-                 layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False, deploy=False, out_indices=(3,),
-                 out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False, init_cfg=None):
+    def __init__(self, arch='tiny', *, in_channels=3, kernel_sizes=(51, 49, 47, 13), small_kernel=3,
+                 ghost_ratio=0.23, num_branches=2, num_edges=4, padding='code', impl=None, seed=123,
+                 drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False, deploy=False,
+                 out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False,
+                 channels_last=False, init_cfg=None):
         arch = resolve_arch('ShiftWise', arch, self.arch_zoo, ('depths', 'dims'))
         depths, dims = tuple(arch['depths']), tuple(arch['dims'])
-        if len(depths) != len(dims):
-            raise ValueError(f'ShiftWise: depths {depths} and dims {dims} differ in length')
+        check_stage_lengths('ShiftWise', depths=depths, dims=dims)
         if len(kernel_sizes) != len(depths):
             raise ValueError(f'ShiftWise: kernel_sizes {tuple(kernel_sizes)} must give one large kernel per stage '
                              f'({len(depths)} stages)')
-        super().__init__(len(depths), out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval,
-                         deploy, init_cfg)
+        super().__init__(num_stages=len(depths), out_indices=out_indices, out_norms=out_norms,
+                         gap_before_final_norm=gap_before_final_norm, frozen_stages=frozen_stages,
+                         norm_eval=norm_eval, deploy=deploy, channels_last=channels_last, init_cfg=init_cfg)
         self.depths, self.channels, self.kernel_sizes = depths, dims, tuple(kernel_sizes)
 
-        self.downsample_layers = nn.ModuleList([nn.Sequential(
-            nn.Conv2d(in_channels, dims[0] // 2, 3, 2, 1), LayerNorm2d(dims[0] // 2), nn.GELU(),
-            nn.Conv2d(dims[0] // 2, dims[0], 3, 2, 1), LayerNorm2d(dims[0]))])
-        for i in range(1, len(dims)):
-            self.downsample_layers.append(nn.Sequential(nn.Conv2d(dims[i - 1], dims[i], 3, 2, 1),
-                                                        LayerNorm2d(dims[i])))
-        rates = drop_path_rates(drop_path_rate, depths)
-        self.stages = nn.ModuleList(nn.Sequential(*[
-            ShiftWiseBlock(dims[i], kernel_sizes[i], small_kernel, ghost_ratio, num_branches, num_edges, padding,
-                           impl, rates[i][j], layer_scale_init_value, deploy, with_cp, norm_cfg, seed)
-            for j in range(depths[i])]) for i in range(len(depths)))
+        self.downsample_layers = build_downsample_layers(conv_stem(in_channels, dims[0]), dims, conv_norm_downsample)
+        self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: ShiftWiseBlock(
+            dims[i], self.kernel_sizes[i], small_kernel, ghost_ratio=ghost_ratio, num_branches=num_branches,
+            num_edges=num_edges, padding=padding, impl=impl, drop_path=rate,
+            layer_scale_init_value=layer_scale_init_value, deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg,
+            seed=seed))
         trunc_normal_init(self)
-        self._add_out_norms()
+        self._finish_init()

@@ -1,24 +1,20 @@
 """SLaK (Liu et al., "More ConvNets in the 2020s: Scaling up Kernels Beyond 51x51 using Sparsity", ICLR 2023).
 
-| arch | depths   | dims (ConvNeXt x 1.3) | params: dense / density 0.6 / paper | MACs: dense / density 0.6 / paper |
-|------|----------|-----------------------|-------------------------------------|-----------------------------------|
-| T    | 3-3-9-3  | 124, 249, 499, 998    | 50.70M / 30.47M / 30M               | 8.70G / 5.22G / 5.0G              |
-| S    | 3-3-27-3 | 124, 249, 499, 998    | 91.13M / 54.78M / 55M               | 16.60G / 9.96G / 9.8G             |
-| B    | 3-3-27-3 | 166, 332, 665, 1331   | 157.95M / 94.91M / 95M              | 28.51G / 17.11G / 17.1G           |
+| arch | depths   | dims (ConvNeXt x 1.3) | large kernels K | small kernel N |
+|------|----------|-----------------------|-----------------|----------------|
+| T    | 3-3-9-3  | 124, 249, 499, 998    | 51, 49, 47, 13  | 5              |
+| S    | 3-3-27-3 | 124, 249, 499, 998    | 51, 49, 47, 13  | 5              |
+| B    | 3-3-27-3 | 166, 332, 665, 1331   | 51, 49, 47, 13  | 5              |
 
-Training form with a 1000-class head, 224 x 224 input (the deploy form has 0.26/0.53/0.70M fewer params and
-8.64/16.49/28.36G dense MACs). The paper's numbers (its ImageNet-1K table; spec §4.3) are those of the 40%-sparse
-trained models: their non-zero weights and remaining MACs. ``largekernel.utils.sparsity`` computes both at a
-uniform density of 0.6; the paper's per-layer densities come from SNIP, which moves density between layers, so the
-MACs only match approximately (T 4% above the paper). Counting only the non-zeros of 2-D/4-D tensors, as the
-official FLOPs_counter.py does, gives 30.35/54.53/94.57M, also 30/55/95M. tests/test_slak.py checks all of this against the paper.
+Published params and FLOPs: configs/slak/metafile.yml (checked by tests/test_slak.py). They are those of the
+40%-sparse trained models: their non-zero weights and remaining MACs; ``largekernel.utils.sparsity`` computes both
+for a uniform density (the paper's per-layer densities come from SNIP, so its MACs match only approximately).
 
-A block (spec §4.1-4.2) is a ConvNeXt block whose 7x7 depthwise conv is replaced by the SLaK
-large-kernel module: two parallel depthwise strips ``K x N`` and ``N x K`` plus an ``N x N`` square kernel, each
-followed by its own BatchNorm, summed. Stage kernels ``K`` = 51, 49, 47, 13 and ``N`` = 5 in every published model.
-The deploy form (not shipped officially; spec §4.2) folds the three BNs and merges the small kernel into the
+A block is a ConvNeXt block whose 7x7 depthwise conv is replaced by the SLaK large-kernel module: two
+parallel depthwise strips ``K x N`` and ``N x K`` plus an ``N x N`` square kernel, each followed by its own
+BatchNorm, summed. The deploy form (not shipped officially) folds the three BNs and merges the small kernel into the
 ``K x N`` strip, so inference runs two strip convolutions per block with identical outputs.
-Sparse training (the "sparsity" of the title, spec §4.4) is a training hook, ``largekernel.engine.sparse``; the
+Sparse training (the "sparsity" of the title) is a training hook, ``largekernel.engine.sparse``; the
 backbone itself is dense.
 
 Paper vs code: both describe the same network. Official key names are kept (``large_kernel.LoRA1/LoRA2/small_conv``,
@@ -30,8 +26,9 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import ConvBN, DropPath, LayerNorm2d, drop_path_rates, maybe_checkpoint, pad_kernel
-from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
+from ..layers import (ConvBN, DropPath, build_downsample_layers, build_stages, conv_from_kernel, layer_scale,
+                      maybe_checkpoint, norm_conv_downsample, pad_kernel, patchify_stem, scale_channels)
+from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
 
 def check_kernel_sizes(kernel_sizes, small_kernel, num_stages):
@@ -52,15 +49,16 @@ def check_kernel_sizes(kernel_sizes, small_kernel, num_stages):
 
 
 class SLaKConv(nn.Module):
-    """SLaK's large-kernel module, ``ReparamLargeKernelConv(Decom=True)`` in the official code (spec §4.2).
+    """SLaK's large-kernel module, ``ReparamLargeKernelConv(Decom=True)`` in the official code.
 
     ``BN(conv_{K x N}(x)) + BN(conv_{N x K}(x)) + BN(conv_{N x N}(x))``, all depthwise, stride 1, "same" padding.
     ``reparameterize()`` leaves ``LoRA1`` (``K x N``, with the merged bias and small kernel) and ``LoRA2``
     (``N x K``, no bias).
     """
 
-    def __init__(self, channels, kernel_size, small_kernel, deploy=False, norm_cfg=None):
+    def __init__(self, channels, kernel_size, small_kernel, *, deploy=False, norm_cfg=None):
         super().__init__()
+        self.deploy = deploy
         self.kernel_size, self.small_kernel = kernel_size, small_kernel
         tall, wide = (kernel_size, small_kernel), (small_kernel, kernel_size)
         if deploy:
@@ -78,47 +76,42 @@ class SLaKConv(nn.Module):
 
     def forward(self, x):
         out = self.LoRA1(x) + self.LoRA2(x)
-        if self.small_conv is not None:
+        if not self.deploy:
             out = out + self.small_conv(x)
         return out
 
     @torch.no_grad()
     def reparameterize(self):
-        if self.small_conv is None:
+        if self.deploy:
             return
         w1, b1 = self.LoRA1.fused()
         w2, b2 = self.LoRA2.fused()
         ws, bs = self.small_conv.fused()
-        tall = self._strip(w1.shape[0], (self.kernel_size, self.small_kernel), bias=True).to(w1)
-        tall.weight.copy_(w1 + pad_kernel(ws, (self.kernel_size, self.small_kernel)))
-        tall.bias.copy_(b1 + b2 + bs)
-        wide = self._strip(w2.shape[0], (self.small_kernel, self.kernel_size), bias=False).to(w2)
-        wide.weight.copy_(w2)
-        self.LoRA1, self.LoRA2, self.small_conv = tall, wide, None
+        tall = conv_from_kernel(w1 + pad_kernel(ws, (self.kernel_size, self.small_kernel)), b1 + b2 + bs,
+                                like=self.LoRA1.conv)
+        self.LoRA1, self.LoRA2, self.small_conv = tall, conv_from_kernel(w2, like=self.LoRA2.conv), None
+        self.deploy = True
 
 
 class SLaKBlock(nn.Module):
-    """ConvNeXt block with the SLaK kernel module (spec §4.1):
+    """ConvNeXt block with the SLaK kernel module:
     ``x + DropPath(gamma * Linear(GELU(Linear(LN(SLaKConv(x))))))``, LN and Linears channels-last."""
 
-    def __init__(self, dim, kernel_size, small_kernel, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False,
+    def __init__(self, dim, kernel_size, small_kernel, *, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False,
                  with_cp=False, norm_cfg=None):
         super().__init__()
         self.with_cp = with_cp
-        self.large_kernel = SLaKConv(dim, kernel_size, small_kernel, deploy, norm_cfg)
+        self.large_kernel = SLaKConv(dim, kernel_size, small_kernel, deploy=deploy, norm_cfg=norm_cfg)
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self.pwconv1 = nn.Linear(dim, 4 * dim)
         self.act = nn.GELU()
         self.pwconv2 = nn.Linear(4 * dim, dim)
-        use_scale = layer_scale_init_value is not None and layer_scale_init_value > 0
-        self.gamma = nn.Parameter(torch.full((dim,), float(layer_scale_init_value))) if use_scale else None
+        self.gamma = layer_scale(dim, layer_scale_init_value)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def _forward(self, x):
         y = self.norm(self.large_kernel(x).permute(0, 2, 3, 1))
-        y = self.pwconv2(self.act(self.pwconv1(y)))
-        if self.gamma is not None:
-            y = y * self.gamma
+        y = scale_channels(self.pwconv2(self.act(self.pwconv1(y))), self.gamma, dim=-1)
         return x + self.drop_path(y.permute(0, 3, 1, 2))
 
     def forward(self, x):
@@ -153,30 +146,26 @@ class SLaK(LargeKernelBackbone):
         'B': dict(depths=(3, 3, 27, 3), dims=(128, 256, 512, 1024)),
     }
 
-    def __init__(self, arch='T', kernel_sizes=(51, 49, 47, 13), small_kernel=5, in_channels=3, drop_path_rate=0.0,
-                 layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False, deploy=False, out_indices=(3,),
-                 out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False, init_cfg=None):
+    def __init__(self, arch='T', *, kernel_sizes=(51, 49, 47, 13), small_kernel=5, in_channels=3,
+                 drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False, deploy=False,
+                 out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False,
+                 channels_last=False, init_cfg=None):
         arch = resolve_arch('SLaK', arch, self.arch_zoo, ('depths', 'dims'), ('width_factor',))
         depths, width_factor = tuple(arch['depths']), arch.get('width_factor', 1.3)
-        if len(depths) != len(arch['dims']):
-            raise ValueError(f'SLaK: depths {depths} and dims {tuple(arch["dims"])} differ in length')
+        check_stage_lengths('SLaK', depths=depths, dims=arch['dims'])
         if width_factor <= 0:
             raise ValueError(f'SLaK: width_factor must be positive, got {width_factor}')
         dims = tuple(int(d * width_factor) for d in arch['dims'])
-        super().__init__(len(depths), out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval,
-                         deploy, init_cfg)
+        super().__init__(num_stages=len(depths), out_indices=out_indices, out_norms=out_norms,
+                         gap_before_final_norm=gap_before_final_norm, frozen_stages=frozen_stages,
+                         norm_eval=norm_eval, deploy=deploy, channels_last=channels_last, init_cfg=init_cfg)
         self.kernel_sizes = check_kernel_sizes(kernel_sizes, small_kernel, len(depths))
         self.small_kernel, self.depths, self.channels = small_kernel, depths, dims
 
-        self.downsample_layers = nn.ModuleList([nn.Sequential(nn.Conv2d(in_channels, dims[0], 4, 4),
-                                                              LayerNorm2d(dims[0], eps=1e-6))])
-        for i in range(1, len(dims)):
-            self.downsample_layers.append(nn.Sequential(LayerNorm2d(dims[i - 1], eps=1e-6),
-                                                        nn.Conv2d(dims[i - 1], dims[i], 2, 2)))
-        rates = drop_path_rates(drop_path_rate, depths)
-        self.stages = nn.ModuleList(nn.Sequential(*[
-            SLaKBlock(dims[i], self.kernel_sizes[i], small_kernel, rates[i][j], layer_scale_init_value, deploy,
-                      with_cp, norm_cfg)
-            for j in range(depths[i])]) for i in range(len(depths)))
+        self.downsample_layers = build_downsample_layers(patchify_stem(in_channels, dims[0]), dims,
+                                                         norm_conv_downsample)
+        self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: SLaKBlock(
+            dims[i], self.kernel_sizes[i], small_kernel, drop_path=rate, layer_scale_init_value=layer_scale_init_value,
+            deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg))
         trunc_normal_init(self)
-        self._add_out_norms()
+        self._finish_init()

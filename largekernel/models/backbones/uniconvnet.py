@@ -1,34 +1,30 @@
 """UniConvNet (Wang et al., "UniConvNet: Expanding Effective Receptive Field while Maintaining Asymptotically
-Gaussian Distribution for ConvNets of Any Scale", ICCV 2025; seed 000 = supplementary, spec_uniconvnet §1).
+Gaussian Distribution for ConvNets of Any Scale", ICCV 2025, with its supplementary material).
 
-| arch | depths   | dims                  | DCN ch/group | params (1000 cls) | MACs (README "FLOPs") |
-|------|----------|-----------------------|--------------|-------------------|-----------------------|
-| A    | 2-3-9-2  | 24, 48, 96, 192       | 8            | 3.4M              | 0.589G @224           |
-| P0   | 2-2-7-2  | 32, 64, 128, 256      | 8            | 5.2M              | 0.932G @224 (*)       |
-| P1   | 2-3-6-3  | 32, 64, 128, 256      | 8            | 6.1M              | 0.895G @224           |
-| P2   | 3-3-11-3 | 32, 64, 128, 256      | 8            | 7.6M              | 1.25G @224            |
-| N0   | 2-2-7-2  | 48, 96, 192, 384      | 16           | 10.2M             | 1.65G @224            |
-| N1   | 2-2-8-3  | 48, 96, 192, 384      | 16           | 13.1M             | 1.88G @224            |
-| N2   | 3-3-11-3 | 48, 96, 192, 384      | 16           | 15.0M             | 2.47G @224            |
-| N3   | 3-3-19-3 | 48, 96, 192, 384      | 16           | 19.7M             | 3.37G @224            |
-| T    | 3-3-15-3 | 64, 128, 256, 512     | 16           | 30.3M             | 5.1G @224, 15.0G @384 |
-| S    | 3-3-17-3 | 80, 160, 320, 640     | 16           | 50.0M             | 8.48G @224, 24.9G @384|
-| B    | 4-4-13-4 | 112, 224, 448, 896    | 16           | 97.6M             | 15.9G @224, 46.6G @384|
-| L    | 3-3-18-3 | 160, 320, 640, 1280   | 16           | 201.8M            | 100.1G @384           |
-| XL   | 3-3-22-3 | 160, 320, 640, 1280   | 16           | 226.7M            | 115.2G @384           |
+| arch | depths   | dims                  | DCN ch/group |
+|------|----------|-----------------------|--------------|
+| A    | 2-3-9-2  | 24, 48, 96, 192       | 8            |
+| P0   | 2-2-7-2  | 32, 64, 128, 256      | 8            |
+| P1   | 2-3-6-3  | 32, 64, 128, 256      | 8            |
+| P2   | 3-3-11-3 | 32, 64, 128, 256      | 8            |
+| N0   | 2-2-7-2  | 48, 96, 192, 384      | 16           |
+| N1   | 2-2-8-3  | 48, 96, 192, 384      | 16           |
+| N2   | 3-3-11-3 | 48, 96, 192, 384      | 16           |
+| N3   | 3-3-19-3 | 48, 96, 192, 384      | 16           |
+| T    | 3-3-15-3 | 64, 128, 256, 512     | 16           |
+| S    | 3-3-17-3 | 80, 160, 320, 640     | 16           |
+| B    | 4-4-13-4 | 112, 224, 448, 896    | 16           |
+| L    | 3-3-18-3 | 160, 320, 640, 1280   | 16           |
+| XL   | 3-3-22-3 | 160, 320, 640, 1280   | 16           |
 
-Numbers are the official README's (spec §1.7); tests/test_uniconvnet.py checks our params (3.41, 5.18, 6.09, 7.59,
-10.25, 13.09, 15.04, 19.69, 30.33, 50.03, 97.66, 201.95, 226.70 M) and MACs (0.590, 0.837, 0.896, 1.252, 1.657,
-1.880, 2.472, 3.379, 5.100, 8.490, 15.87 G @224; T/S/B 14.99/24.95/46.64 G and L/XL 101.0/115.2 G @384).
-(*) P0's 0.932G contradicts its own architecture (P1 with fewer blocks, yet above P1's 0.895G); the structure gives
-0.84G (spec §5 q6), which is what we test.
+Published params and FLOPs: configs/uniconvnet/metafile.yml (checked by tests/test_uniconvnet.py).
 MACs: every conv/linear plus one MAC per DCN sampling point and channel (``DeformableSampling.count_macs``).
 
-A block (supp. C.2; spec §1.2) is three pre-norm residual sub-blocks, each with its own layer scale (1e-6) and the
+A block (supp. C.2) is three pre-norm residual sub-blocks, each with its own layer scale (1e-6) and the
 block's shared drop-path rate:
 ``x = x + DropPath(gamma0 * RFA(x))``; ``x = x + DropPath(gamma1 * DCNv3(LN(x)))``;
 ``x = x + DropPath(gamma2 * FFN(LN(x)))`` (FFN: Linear(C, 4C) -> GELU -> Linear(4C, C)).
-The three-layer RFA (spec §1.3) normalises x, splits it into four channel quarters and runs three layers with
+The three-layer RFA (supp. C.2) normalises x, splits it into four channel quarters and runs three layers with
 depth-wise kernels 7, 9, 11 whose width grows q -> 2q -> 3q -> 4q = C (see ``RFALayer``). The DCNv3 is the modified
 InternImage operator of ``layers/dcnv3.py``: no norm/activation before the offset/mask heads, no softmax on the
 mask, zero-initialised offset/mask (the branch outputs 0 at initialisation); C / 8 groups for A-P2 and C / 16 from
@@ -45,9 +41,10 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import DropPath, LayerNorm2d, drop_path_rates, maybe_checkpoint
+from ..layers import (DropPath, LayerNorm2d, build_downsample_layers, build_stages, conv_stem, layer_scale,
+                      maybe_checkpoint, norm_conv_downsample, scale_channels)
 from ..layers.dcnv3 import DCN_IMPLS, DCNv3
-from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
+from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
 RFA_KERNELS = (7, 9, 11)
 
@@ -61,7 +58,7 @@ def _dw(channels, kernel_size):
 
 
 class RFALayer(nn.Module):
-    """Layer l (1-based) of the three-layer RFA (spec §1.3), on a width-``l * q`` input ``u`` and the next quarter
+    """Layer l (1-based) of the three-layer RFA (supp. C.2), on a width-``l * q`` input ``u`` and the next quarter
     ``z`` of the normalised block input (q channels):
 
     ``a = DW_k(GELU(context_pw(u)))`` (the context, "Amplifier" input); ``m = mix(a * value(u))`` (gated output);
@@ -90,7 +87,7 @@ class RFALayer(nn.Module):
 
 
 class RFA(nn.Module):
-    """Three-layer Receptive Field Aggregator (spec §1.3): ``LN_C(x)`` split into quarters ``z0..z3``; layer 1 reads
+    """Three-layer Receptive Field Aggregator (supp. C.2): ``LN_C(x)`` split into quarters ``z0..z3``; layer 1 reads
     ``(z0, z1)``, layer l > 1 reads (previous output, ``z_l``); kernels 7, 9, 11. Output width = input width C."""
 
     def __init__(self, channels):
@@ -123,10 +120,10 @@ class FFN(nn.Module):
 
 
 class UniConvNetBlock(nn.Module):
-    """RFA, DCNv3 and FFN residual sub-blocks with layer scales ``gamma0/1/2`` (supp. C.2; spec §1.2)."""
+    """RFA, DCNv3 and FFN residual sub-blocks with layer scales ``gamma0/1/2`` (supp. C.2)."""
 
-    def __init__(self, dim, dcn_groups, drop_path=0.0, layer_scale_init_value=1e-6, ffn_ratio=4, dcn_impl='grid_sample',
-                 with_cp=False):
+    def __init__(self, dim, dcn_groups, *, drop_path=0.0, layer_scale_init_value=1e-6, ffn_ratio=4,
+                 dcn_impl='grid_sample', with_cp=False):
         super().__init__()
         self.with_cp = with_cp
         self.rfa = RFA(dim)
@@ -134,23 +131,14 @@ class UniConvNetBlock(nn.Module):
         self.dcn = DCNv3(dim, dcn_groups, impl=dcn_impl)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.ffn = FFN(dim, ffn_ratio)
-        use_scale = layer_scale_init_value is not None and layer_scale_init_value > 0
         for i in range(3):
-            self.register_parameter(f'gamma{i}', nn.Parameter(torch.full((dim,), float(layer_scale_init_value)))
-                                    if use_scale else None)
+            self.register_parameter(f'gamma{i}', layer_scale(dim, layer_scale_init_value))
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
-    @staticmethod
-    def _scale(y, gamma):
-        return y if gamma is None else y * gamma
-
     def _forward(self, x):
-        y = self.rfa(x)
-        if self.gamma0 is not None:
-            y = y * self.gamma0.view(1, -1, 1, 1)
-        x = (x + self.drop_path(y)).permute(0, 2, 3, 1)
-        x = x + self.drop_path(self._scale(self.dcn(self.norm1(x)), self.gamma1))
-        x = x + self.drop_path(self._scale(self.ffn(self.norm2(x)), self.gamma2))
+        x = (x + self.drop_path(scale_channels(self.rfa(x), self.gamma0))).permute(0, 2, 3, 1)
+        x = x + self.drop_path(scale_channels(self.dcn(self.norm1(x)), self.gamma1, dim=-1))
+        x = x + self.drop_path(scale_channels(self.ffn(self.norm2(x)), self.gamma2, dim=-1))
         return x.permute(0, 3, 1, 2)
 
     def forward(self, x):
@@ -172,13 +160,15 @@ class UniConvNet(LargeKernelBackbone):
         dcn_impl (str): DCNv3 core, ``'grid_sample'`` or ``'torchvision'`` (layers/dcnv3.py); same weights.
         with_cp (bool): activation checkpointing per block.
         deploy (bool): accepted for API uniformity; UniConvNet has nothing to re-parameterise (same structure).
+        norm_eval (bool): must stay False: there is no BatchNorm to keep in eval mode (True raises).
         Others: see ``LargeKernelBackbone``. Classification (mmpretrain): ``out_indices=(3,),
         gap_before_final_norm=True`` + ``LinearClsHead``: ``norm3`` is the official head LayerNorm.
 
     Layer-wise LR decay (384 fine-tunes): the inherited ``layer_id`` is the ConvNeXt mapping that the official
-    code uses (spec §1.8, ``num_layers=12``): stem 0, stage 0 -> 1, stage 1 and downsampling 1 -> 2, downsampling 2
+    code uses (``num_layers=12``): stem 0, stage 0 -> 1, stage 1 and downsampling 1 -> 2, downsampling 2
     -> 3, stage 2 block b -> 3 + b // 3, stage 3 and its downsampling -> 12, out norms -> 13.
     """
+    has_batch_norm = False
     arch_zoo = {
         'A': dict(depths=(2, 3, 9, 2), dims=(24, 48, 96, 192), dcn_group_channels=8),
         'P0': dict(depths=(2, 2, 7, 2), dims=(32, 64, 128, 256), dcn_group_channels=8),
@@ -195,13 +185,14 @@ class UniConvNet(LargeKernelBackbone):
         'XL': dict(depths=(3, 3, 22, 3), dims=(160, 320, 640, 1280), dcn_group_channels=16),
     }
 
-    def __init__(self, arch='T', in_channels=3, drop_path_rate=0.0, layer_scale_init_value=1e-6,
+    def __init__(self, arch='T', *, in_channels=3, drop_path_rate=0.0, layer_scale_init_value=1e-6,
                  dcn_impl='grid_sample', with_cp=False, deploy=False, out_indices=(3,), out_norms=True,
-                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, init_cfg=None):
+                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
         arch = resolve_arch('UniConvNet', arch, self.arch_zoo, ('depths', 'dims', 'dcn_group_channels'))
         depths, dims, group_channels = tuple(arch['depths']), tuple(arch['dims']), arch['dcn_group_channels']
-        if len(depths) != len(dims) or not depths:
-            raise ValueError(f'UniConvNet: depths {depths} and dims {dims} must be non-empty and of equal length')
+        check_stage_lengths('UniConvNet', depths=depths, dims=dims)
+        if not depths:
+            raise ValueError(f'UniConvNet: depths {depths} must be non-empty')
         for name, values in (('depths', depths), ('dims', dims), ('dcn_group_channels', (group_channels,))):
             if any(isinstance(v, bool) or not isinstance(v, Integral) or v <= 0 for v in values):
                 raise ValueError(f'UniConvNet: {name} must be positive integers, got {values}')
@@ -213,24 +204,19 @@ class UniConvNet(LargeKernelBackbone):
             raise ValueError(f'UniConvNet: dims[0]={dims[0]} must be even (the stem first maps to dims[0] // 2)')
         if dcn_impl not in DCN_IMPLS:
             raise ValueError(f'UniConvNet: unknown dcn_impl {dcn_impl!r}; valid: {list(DCN_IMPLS)}')
-        super().__init__(len(depths), out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval,
-                         deploy, init_cfg)
+        super().__init__(num_stages=len(depths), out_indices=out_indices, out_norms=out_norms,
+                         gap_before_final_norm=gap_before_final_norm, frozen_stages=frozen_stages,
+                         norm_eval=norm_eval, deploy=deploy, channels_last=channels_last, init_cfg=init_cfg)
         self.depths, self.channels, self.dcn_group_channels = depths, dims, group_channels
 
-        self.downsample_layers = nn.ModuleList([nn.Sequential(
-            nn.Conv2d(in_channels, dims[0] // 2, 3, 2, 1), LayerNorm2d(dims[0] // 2, eps=1e-6), nn.GELU(),
-            nn.Conv2d(dims[0] // 2, dims[0], 3, 2, 1), LayerNorm2d(dims[0], eps=1e-6))])
-        for i in range(1, len(dims)):
-            self.downsample_layers.append(nn.Sequential(LayerNorm2d(dims[i - 1], eps=1e-6),
-                                                        nn.Conv2d(dims[i - 1], dims[i], 3, 2, 1)))
-        rates = drop_path_rates(drop_path_rate, depths)
-        self.stages = nn.ModuleList(nn.Sequential(*[
-            UniConvNetBlock(dims[i], dims[i] // group_channels, rates[i][j], layer_scale_init_value,
-                            dcn_impl=dcn_impl, with_cp=with_cp)
-            for j in range(depths[i])]) for i in range(len(depths)))
+        self.downsample_layers = build_downsample_layers(
+            conv_stem(in_channels, dims[0]), dims, lambda cin, cout: norm_conv_downsample(cin, cout, kernel_size=3))
+        self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: UniConvNetBlock(
+            dims[i], dims[i] // group_channels, drop_path=rate, layer_scale_init_value=layer_scale_init_value,
+            dcn_impl=dcn_impl, with_cp=with_cp))
         trunc_normal_init(self)
         self._reset_dcns()
-        self._add_out_norms()
+        self._finish_init()
 
     def _reset_dcns(self):
         for m in self.modules():
@@ -238,7 +224,7 @@ class UniConvNet(LargeKernelBackbone):
                 m.reset_parameters()
 
     def init_weights(self):
-        """As the official model (spec §1.1, §1.4 pitfall b): a parent's init_cfg (mmpretrain's TruncNormal over every
+        """As the official model: a parent's init_cfg (mmpretrain's TruncNormal over every
         Conv2d/Linear) runs before this, so the DCNv3 offset/mask (zero) and projection (Xavier) initialisation is
         re-applied here, unless the weights come from a checkpoint."""
         pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'

@@ -1,26 +1,26 @@
 """UniRepLKNet (Ding et al., "UniRepLKNet: A Universal Perception Large-Kernel ConvNet", CVPR 2024 / TPAMI 2025).
 
-| arch | depths   | dims                 | params (deploy, 1000 cls) | MACs (deploy)            |
-|------|----------|----------------------|---------------------------|--------------------------|
-| A    | 2-2-6-2  | 40, 80, 160, 320     | 4.44M                     | 0.64G @224               |
-| F    | 2-2-6-2  | 48, 96, 192, 384     | 6.24M                     | 0.91G @224               |
-| P    | 2-2-6-2  | 64, 128, 256, 512    | 10.74M                    | 1.57G @224               |
-| N    | 2-2-8-2  | 80, 160, 320, 640    | 18.32M                    | 2.77G @224               |
-| T    | 3-3-18-3 | 80, 160, 320, 640    | 31.04M                    | 4.90G @224               |
-| S    | 3-3-27-3 | 96, 192, 384, 768    | 55.65M                    | 9.09G @224, 26.7G @384   |
-| B    | 3-3-27-3 | 128, 256, 512, 1024  | 98.01M                    | 47.2G @384               |
-| L    | 3-3-27-3 | 192, 384, 768, 1536  | 218.45M                   | 105.4G @384              |
-| XL   | 3-3-27-3 | 256, 512, 1024, 2048 | 386.53M                   | 187G @384                |
-| H    | 3-3-27-3 | 480, 960, 1920, 3840 | 1.350B                    | -                        |
+| arch | depths   | dims                 |
+|------|----------|----------------------|
+| A    | 2-2-6-2  | 40, 80, 160, 320     |
+| F    | 2-2-6-2  | 48, 96, 192, 384     |
+| P    | 2-2-6-2  | 64, 128, 256, 512    |
+| N    | 2-2-8-2  | 80, 160, 320, 640    |
+| T    | 3-3-18-3 | 80, 160, 320, 640    |
+| S    | 3-3-27-3 | 96, 192, 384, 768    |
+| B    | 3-3-27-3 | 128, 256, 512, 1024  |
+| L    | 3-3-27-3 | 192, 384, 768, 1536  |
+| XL   | 3-3-27-3 | 256, 512, 1024, 2048 |
+| H    | 3-3-27-3 | 480, 960, 1920, 3840 |
 
-Numbers are the papers' (journal Tables 4/5; spec §3.5, §3.11) and are checked by tests/test_unireplknet.py.
+Published params and FLOPs: configs/unireplknet/metafile.yml (checked by tests/test_unireplknet.py).
 Stage kernels: stage 1 3x3; stage 2 and 4 13x13; stage 3 13x13 for A/F/P/N, (13, 3) x 9 for T and (13, 3, 3) x 9
 for S and up.
 H exists only in the journal's Table 4 (no weights, no recipe); its dims follow the C, 2C, 4C, 8C rule, C = 480.
 
-A block (§3.2; spec §3.2): depthwise conv (a Dilated Reparam Block for K >= 7, a plain conv for K in {3, 5}) -> BN
--> SE -> Linear(C, 4C) -> GELU -> GRN -> Linear(4C, C) -> BN -> layer scale -> DropPath + identity. The deploy form
-(§3.3, spec §3.7) merges the DRB into one K x K kernel, folds both BNs, GRN's bias and the layer scale.
+A block (§3.2): depthwise conv (a Dilated Reparam Block for K >= 7, a plain conv for K in {3, 5}) -> BN -> SE ->
+Linear(C, 4C) -> GELU -> GRN -> Linear(4C, C) -> BN -> layer scale -> DropPath + identity. The deploy form merges the
+DRB into one K x K kernel, folds both BNs, GRN's bias and the layer scale.
 Paper vs code: the paper's footnote uses a DRB from K >= 9, the official code (and so the released checkpoints)
 from K >= 7; we follow the code.
 """
@@ -28,12 +28,12 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import (LayerNorm2d, build_batch_norm, build_depthwise_conv, dilated_to_dense, drop_path_rates, fuse_bn,
-                      pad_kernel)
+from ..layers import (build_batch_norm, build_depthwise_conv, build_downsample_layers, build_stages, conv_from_kernel,
+                      conv_norm_downsample, conv_stem, dilated_to_dense, fuse_bn, pad_kernel)
 from ..layers.grn_block import GRNFFNBlock
-from .base import LargeKernelBackbone, resolve_arch, trunc_normal_init
+from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
-# Parallel dilated branches (kernel size k, dilation r) of the DRB for each large kernel K (§3.2, spec §3.3).
+# Parallel dilated branches (kernel size k, dilation r) of the DRB for each large kernel K (§3.2).
 DRB_BRANCHES = {
     5: ((3, 1), (3, 2)),
     7: ((5, 1), (3, 2), (3, 3)),
@@ -57,18 +57,19 @@ _SMALL_PATTERN = {  # default kernel sizes per stage, keyed by depths
 class DilatedReparamBlock(nn.Module):
     """K x K depthwise conv + BN in parallel with dilated small-kernel depthwise convs + BNs (§3.2).
 
-    After ``reparameterize()`` only ``lk_origin`` (with bias) remains; see spec §1.3 for the dilated-to-dense step.
+    After ``reparameterize()`` only ``lk_origin`` (with bias) remains: each dilated kernel becomes the equivalent
+    dense one (Eq. 1), is zero-padded to K x K and added.
     """
 
-    def __init__(self, channels, kernel_size, deploy=False, norm_cfg=None, conv_impl='auto'):
+    def __init__(self, channels, kernel_size, *, deploy=False, norm_cfg=None, conv_impl='auto'):
         super().__init__()
         if kernel_size not in DRB_BRANCHES:
             raise ValueError(f'DilatedReparamBlock: unsupported kernel_size {kernel_size}; '
                              f'valid: {sorted(DRB_BRANCHES)}')
+        self.deploy = deploy
         self.kernel_size = kernel_size
-        self.conv_impl = conv_impl
+        self.branches = DRB_BRANCHES[kernel_size]
         self.lk_origin = build_depthwise_conv(channels, kernel_size, bias=deploy, impl=conv_impl)
-        self.branches = () if deploy else DRB_BRANCHES[kernel_size]
         if not deploy:
             self.origin_bn = build_batch_norm(channels, norm_cfg)
             for k, r in self.branches:
@@ -77,7 +78,7 @@ class DilatedReparamBlock(nn.Module):
                 self.add_module(f'dil_bn_k{k}_{r}', build_batch_norm(channels, norm_cfg))
 
     def forward(self, x):
-        if not self.branches:
+        if self.deploy:
             return self.lk_origin(x)
         out = self.origin_bn(self.lk_origin(x))
         for k, r in self.branches:
@@ -86,7 +87,7 @@ class DilatedReparamBlock(nn.Module):
 
     @torch.no_grad()
     def reparameterize(self):
-        if not self.branches:
+        if self.deploy:
             return
         kernel, bias = fuse_bn(self.lk_origin.weight, None, self.origin_bn)
         for k, r in self.branches:
@@ -96,53 +97,39 @@ class DilatedReparamBlock(nn.Module):
             delattr(self, f'dil_conv_k{k}_{r}')
             delattr(self, f'dil_bn_k{k}_{r}')
         del self.origin_bn
-        merged = build_depthwise_conv(kernel.shape[0], self.kernel_size, bias=True, impl=self.conv_impl)
-        merged.to(kernel)
-        merged.weight.copy_(kernel)
-        merged.bias.copy_(bias)
-        self.lk_origin = merged
-        self.branches = ()
+        self.lk_origin = conv_from_kernel(kernel, bias, like=self.lk_origin)
+        self.deploy = True
 
 
 class UniRepLKNetBlock(GRNFFNBlock):
     """One UniRepLKNet block (§3.2 and Fig. 2): ``x + DropPath(gamma * FFN(SE(BN(dwconv(x)))))``; the depthwise
     conv is a Dilated Reparam Block for K >= 7, a plain conv for K in {3, 5}."""
 
-    def __init__(self, dim, kernel_size, drop_path=0.0, layer_scale_init_value=1e-6, ffn_ratio=4, deploy=False,
+    def __init__(self, dim, kernel_size, *, drop_path=0.0, layer_scale_init_value=1e-6, ffn_ratio=4, deploy=False,
                  with_cp=False, norm_cfg=None, conv_impl='auto'):
         if kernel_size not in BLOCK_KERNELS:
             raise ValueError(f'UniRepLKNet: unsupported kernel size {kernel_size}; valid: {list(BLOCK_KERNELS)}')
         if kernel_size >= 7:
-            dwconv = DilatedReparamBlock(dim, kernel_size, deploy, norm_cfg, conv_impl)
+            dwconv = DilatedReparamBlock(dim, kernel_size, deploy=deploy, norm_cfg=norm_cfg, conv_impl=conv_impl)
         else:
-            dwconv = nn.Conv2d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim, bias=deploy)
+            dwconv = build_depthwise_conv(dim, kernel_size, bias=deploy, impl=conv_impl)
         norm = nn.Identity() if deploy else build_batch_norm(dim, norm_cfg)
-        super().__init__(dim, dwconv, norm, 'dwconv', ffn_ratio, drop_path, layer_scale_init_value, deploy, with_cp,
-                         norm_cfg)
+        super().__init__(dim, dwconv, norm, mixer_name='dwconv', ffn_ratio=ffn_ratio, drop_path=drop_path,
+                         layer_scale_init_value=layer_scale_init_value, deploy=deploy, with_cp=with_cp,
+                         norm_cfg=norm_cfg)
 
-    @torch.no_grad()
-    def reparameterize(self):
-        if self.ffn_norm is None:
-            return
-        # 1. merge the DRB branches, then fold the block BN into the depthwise conv (spec §3.7 steps 1-2)
+    def reparameterize_mixer(self):
+        """Merge the DRB branches, then fold the block BN into the depthwise conv."""
         if isinstance(self.dwconv, DilatedReparamBlock):
             self.dwconv.reparameterize()
-            conv = self.dwconv.lk_origin
+            self.dwconv.lk_origin = self._fold_norm(self.dwconv.lk_origin)
         else:
-            conv = self.dwconv
-        weight, bias = fuse_bn(conv.weight, conv.bias, self.norm)
-        if conv.bias is None:
-            conv = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, padding=conv.padding,
-                             groups=conv.groups, bias=True).to(weight)
-            if isinstance(self.dwconv, DilatedReparamBlock):
-                self.dwconv.lk_origin = conv
-            else:
-                self.dwconv = conv
-        conv.weight.copy_(weight)
-        conv.bias.copy_(bias)
+            self.dwconv = self._fold_norm(self.dwconv)
         self.norm = nn.Identity()
-        # 2. GRN bias + pwconv2 + BN + layer scale -> one biased Linear (spec §3.7 step 3)
-        self.fold_ffn()
+
+    def _fold_norm(self, conv):
+        return conv_from_kernel(*fuse_bn(conv.weight, conv.bias, self.norm), like=conv)
+
 
 @MODELS.register_module()
 class UniRepLKNet(LargeKernelBackbone):
@@ -158,7 +145,6 @@ class UniRepLKNet(LargeKernelBackbone):
         norm_cfg (dict): the BatchNorm of every block (``dict(type='SyncBN')`` for detection/segmentation).
         conv_impl (str): ``'auto'``, ``'native'`` or ``'igemm'`` for the K x K depthwise convs (layers.lk_conv).
         with_cp (bool): activation checkpointing per block.
-        channels_last (bool): NHWC memory format (faster on CPU; see ``LargeKernelBackbone``).
         deploy (bool): build the re-parameterised inference form directly.
         head_init_scale: not here; see ``largekernel.ScaledLinearClsHead``.
         Others: see ``LargeKernelBackbone``.
@@ -176,15 +162,15 @@ class UniRepLKNet(LargeKernelBackbone):
         'H': dict(depths=(3, 3, 27, 3), dims=(480, 960, 1920, 3840)),
     }
 
-    def __init__(self, arch='T', in_channels=3, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None,
+    def __init__(self, arch='T', *, in_channels=3, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None,
                  conv_impl='auto', with_cp=False, deploy=False, out_indices=(-1,), out_norms=True,
                  gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
         arch = resolve_arch('UniRepLKNet', arch, self.arch_zoo, ('depths', 'dims'), ('kernel_sizes',))
         depths, dims = tuple(arch['depths']), tuple(arch['dims'])
-        if len(depths) != len(dims):
-            raise ValueError(f'UniRepLKNet: depths {depths} and dims {dims} differ in length')
-        super().__init__(len(depths), out_indices, out_norms, gap_before_final_norm, frozen_stages, norm_eval,
-                         deploy, init_cfg)
+        check_stage_lengths('UniRepLKNet', depths=depths, dims=dims)
+        super().__init__(num_stages=len(depths), out_indices=out_indices, out_norms=out_norms,
+                         gap_before_final_norm=gap_before_final_norm, frozen_stages=frozen_stages,
+                         norm_eval=norm_eval, deploy=deploy, channels_last=channels_last, init_cfg=init_cfg)
         kernel_sizes = arch.get('kernel_sizes') or _SMALL_PATTERN.get(depths)
         if kernel_sizes is None:
             raise ValueError(f'UniRepLKNet: no default kernel sizes for depths {depths}; pass arch=dict(depths=..., '
@@ -192,18 +178,10 @@ class UniRepLKNet(LargeKernelBackbone):
         if [len(k) for k in kernel_sizes] != list(depths):
             raise ValueError(f'UniRepLKNet: kernel_sizes {kernel_sizes} do not match depths {depths}')
         self.depths, self.channels, self.kernel_sizes = depths, dims, tuple(tuple(k) for k in kernel_sizes)
-        self.channels_last = channels_last
 
-        self.downsample_layers = nn.ModuleList([nn.Sequential(
-            nn.Conv2d(in_channels, dims[0] // 2, 3, 2, 1), LayerNorm2d(dims[0] // 2), nn.GELU(),
-            nn.Conv2d(dims[0] // 2, dims[0], 3, 2, 1), LayerNorm2d(dims[0]))])
-        for i in range(1, len(dims)):
-            self.downsample_layers.append(nn.Sequential(nn.Conv2d(dims[i - 1], dims[i], 3, 2, 1),
-                                                        LayerNorm2d(dims[i])))
-        rates = drop_path_rates(drop_path_rate, depths)
-        self.stages = nn.ModuleList(nn.Sequential(*[
-            UniRepLKNetBlock(dims[i], kernel_sizes[i][j], rates[i][j], layer_scale_init_value, deploy=deploy,
-                             with_cp=with_cp, norm_cfg=norm_cfg, conv_impl=conv_impl)
-            for j in range(depths[i])]) for i in range(len(depths)))
+        self.downsample_layers = build_downsample_layers(conv_stem(in_channels, dims[0]), dims, conv_norm_downsample)
+        self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: UniRepLKNetBlock(
+            dims[i], self.kernel_sizes[i][j], drop_path=rate, layer_scale_init_value=layer_scale_init_value,
+            deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg, conv_impl=conv_impl))
         trunc_normal_init(self)
-        self._add_out_norms()
+        self._finish_init()

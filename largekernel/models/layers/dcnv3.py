@@ -1,5 +1,5 @@
 """Deformable convolution v3 (InternImage, Wang et al., CVPR 2023) in pure PyTorch, in the modified form of
-UniConvNet (spec_uniconvnet §1.4).
+UniConvNet (supp. C.2).
 
 Sampling (the "core", one shared offset/mask set per channel group; K x K points, P = K * K): for output pixel
 (i, j), group g and every channel c of g,
@@ -15,8 +15,8 @@ Two implementations of the core, equal up to float rounding (tests/test_uniconvn
 - ``'grid_sample'`` (default): ``F.grid_sample`` on the (N*G, C/G, H, W) value; works on CPU, CUDA and meta.
   It materialises the (C, H, W, P) samples, i.e. ~P x the activation memory.
 - ``'torchvision'``: ``torchvision.ops.deform_conv2d`` as a depth-wise modulated deformable conv with unit weights
-  (offset groups = G); native CPU/CUDA kernels without the P x intermediate tensor (lower memory). On CPU it is
-  ~8x slower than ``'grid_sample'`` (forward + backward, 8 x 28 x 28 x 128, G = 8); GPU speed not measured here.
+  (offset groups = G); native CPU/CUDA kernels without the P x intermediate tensor (lower memory), slower than
+  ``'grid_sample'`` on CPU.
 """
 import torch
 import torch.nn.functional as F
@@ -106,7 +106,7 @@ class DeformableSampling(nn.Module):
 
 
 class DCNv3(nn.Module):
-    """UniConvNet's modified DCNv3 on NHWC tensors (spec §1.4): ``output_proj(core(input_proj(x), offset(s),
+    """UniConvNet's modified DCNv3 on NHWC tensors (UniConvNet supp. C.2): ``output_proj(core(input_proj(x), offset(s),
     mask(s)))`` with ``s = dw_conv(x)`` (depth-wise K x K, bias).
 
     Differences from InternImage's DCNv3: no LayerNorm + GELU after ``dw_conv`` and no softmax over the mask

@@ -1,27 +1,11 @@
-"""Stochastic depth (Huang et al., 2016): drop whole residual branches per sample."""
-from torch import nn
+"""Stochastic depth (Huang et al., 2016): drop whole residual branches per sample.
 
+``DropPath`` is timm's: the same per-sample Bernoulli mask and ``1 / keep`` rescaling as the official code of
+every family (mmcv's draws its mask with ``floor(keep + rand)``, so its masks differ for the same seed).
+"""
+from timm.layers import DropPath
 
-def drop_path(x, drop_prob=0.0, training=False):
-    if drop_prob == 0.0 or not training:
-        return x
-    keep = 1.0 - drop_prob
-    mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
-    return x * mask.div_(keep)
-
-
-class DropPath(nn.Module):
-    """Drops the residual branch of a sample with probability ``drop_prob`` and rescales the survivors."""
-
-    def __init__(self, drop_prob=0.0):
-        super().__init__()
-        self.drop_prob = drop_prob
-
-    def forward(self, x):
-        return drop_path(x, self.drop_prob, self.training)
-
-    def extra_repr(self):
-        return f'drop_prob={self.drop_prob}'
+__all__ = ['DropPath', 'drop_path_rates']
 
 
 def drop_path_rates(drop_path_rate, depths):

@@ -20,6 +20,12 @@ def _igemm_class():
         return None
 
 
+def is_igemm(conv):
+    """Whether ``conv`` is the iGEMM extension's depthwise conv (rebuilt as such by ``conv_from_kernel``)."""
+    igemm = _igemm_class()
+    return igemm is not None and isinstance(conv, igemm)
+
+
 def build_depthwise_conv(channels, kernel_size, bias=False, impl='auto', padding=None):
     """A stride-1, 'same'-padded depthwise convolution of ``kernel_size`` (int or ``(k_h, k_w)``)."""
     if impl not in IMPLS:

@@ -8,6 +8,8 @@ class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channel dimension of an NCHW tensor (ConvNeXt's "channels_first" LN).
 
     Uses the biased variance, like ``nn.LayerNorm``; equals ``nn.LayerNorm`` applied to the NHWC permutation.
+    Ours, not timm's or mmpretrain's ``LayerNorm2d`` (same numerics and keys on 4-D input): it also normalises pooled
+    (N, C) features, the out norm after ``gap_before_final_norm``.
     """
 
     def __init__(self, num_channels, eps=1e-6, elementwise_affine=True):
@@ -26,7 +28,8 @@ class GRN(nn.Module):
 
     ``out = (gamma * N(x) + 1) * x + beta`` with ``N(x) = G / (mean_c(G) + eps)`` and ``G`` the spatial L2 norm.
     ``gamma`` and ``beta`` start at zero. ``use_bias=False`` drops ``beta`` (after it was folded into the next
-    linear layer during re-parameterisation).
+    linear layer during re-parameterisation). Ours, not timm's ``GlobalResponseNorm`` (``weight``/``bias`` of shape
+    (C,)) or mmpretrain's ``GRN`` (shape (C,)): the official checkpoints store ``gamma``/``beta`` as (1, 1, 1, C).
     """
 
     def __init__(self, dim, use_bias=True, eps=1e-6):

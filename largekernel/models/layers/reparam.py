@@ -6,7 +6,9 @@ it, zero-pad a small kernel to a large one, and turn a dilated kernel into the e
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import skip_init
 
+from .lk_conv import is_igemm
 from .norm import build_batch_norm
 
 
@@ -68,23 +70,59 @@ def fold_linear_bn(linear, bn, scale=None, input_bias=None):
     return folded
 
 
-class ConvBN(nn.Sequential):
-    """A bias-free convolution followed by BatchNorm, with sub-module names ``conv`` and ``bn``.
+@torch.no_grad()
+def conv_from_kernel(weight, bias=None, *, like):
+    """A new convolution of ``like``'s kind and geometry (stride, padding, dilation, groups) holding the merged
+    ``weight`` and ``bias`` (None: no bias), on ``weight``'s device and dtype: the last step of every
+    ``reparameterize()``. An iGEMM depthwise ``like`` gives an iGEMM conv again (``layers.lk_conv``)."""
+    kernel_size = tuple(weight.shape[2:])
+    if is_igemm(like):
+        conv = type(like)(like.in_channels, kernel_size[0], bias=bias is not None).to(weight)
+    else:
+        conv = skip_init(nn.Conv2d, like.in_channels, like.out_channels, kernel_size, stride=like.stride,
+                         padding=like.padding, dilation=like.dilation, groups=like.groups, bias=bias is not None,
+                         padding_mode=like.padding_mode, device=weight.device, dtype=weight.dtype)
+    conv.weight.copy_(weight)
+    if bias is not None:
+        conv.bias.copy_(bias)
+    return conv
 
+
+class ConvBN(nn.Sequential):
+    """``conv`` (bias-free) -> ``bn`` [-> ``nonlinear``], the official RepLKNet ``conv_bn`` / ``conv_bn_relu`` units.
+
+    ``deploy=True`` (or ``reparameterize()``) gives the folded form: ``conv`` with a bias and ``bn`` an Identity (the
+    official ``deep_fuse_BN``). ``conv`` may be given (e.g. an iGEMM depthwise conv); it must then be bias-free.
     ``fused()`` returns the equivalent kernel and bias in eval mode.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=None, dilation=1, groups=1,
-                 norm_cfg=None):
-        if padding is None:
-            padding = tuple(dilation * (k - 1) // 2 for k in _pair(kernel_size))
+    def __init__(self, in_channels, out_channels, kernel_size, *, stride=1, padding=None, dilation=1, groups=1,
+                 act=None, deploy=False, norm_cfg=None, conv=None):
         super().__init__()
-        self.add_module('conv', nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                                          bias=False))
-        self.add_module('bn', build_batch_norm(out_channels, norm_cfg))
+        if conv is None:
+            if padding is None:
+                padding = tuple(dilation * (k - 1) // 2 for k in _pair(kernel_size))
+            conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias=deploy)
+        elif conv.bias is not None:
+            raise ValueError('ConvBN: a given conv must be bias-free (the BN shift replaces its bias)')
+        self.deploy = deploy
+        self.add_module('conv', conv)
+        self.add_module('bn', nn.Identity() if deploy else build_batch_norm(out_channels, norm_cfg))
+        if act is not None:
+            self.add_module('nonlinear', act)
 
     def fused(self):
-        return fuse_bn(self.conv.weight, None, self.bn)
+        if self.deploy:
+            return self.conv.weight, self.conv.bias
+        return fuse_bn(self.conv.weight, self.conv.bias, self.bn)
+
+    @torch.no_grad()
+    def reparameterize(self):
+        if self.deploy:
+            return
+        self.conv = conv_from_kernel(*self.fused(), like=self.conv)
+        self.bn = nn.Identity()
+        self.deploy = True
 
 
 def _pair(value):
