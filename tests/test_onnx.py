@@ -10,17 +10,17 @@ from conftest import ROOT
 from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.utils import build_model_from_config, switch_to_deploy
 
-SMALL = "dict(depths=(1, 1, 1, 1), dims=(16, 32, 64, 128))"
+SMALL = "dict(_delete_=True, depths=(1, 1, 1, 1), dims=(16, 32, 64, 128))"
 # family: (ImageNet config, overrides that shrink it to a small variant of the same family, in config syntax)
 FAMILIES = {
     'unireplknet': ('configs/unireplknet/unireplknet-a_8xb128-accum4_in1k.py', ''),
     'replknet': ('configs/replknet/replknet-31B_8xb64-accum4_in1k.py', (
-        "arch=dict(large_kernel_sizes=(13, 11, 7, 5), layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), "
+        "arch=dict(_delete_=True, large_kernel_sizes=(13, 11, 7, 5), layers=(1, 1, 1, 1), channels=(16, 32, 64, 128), "
         "small_kernel=3, dw_ratio=1)")),
     'slak': ('configs/slak/slak-t_8xb128-accum4_in1k.py', f'arch={SMALL}'),
     'shiftwise': ('configs/shiftwise/shiftwise-tiny_8xb64-accum8_in1k.py', f'arch={SMALL}'),
     'uniconvnet': ('configs/uniconvnet/uniconvnet-a_8xb128-accum4_in1k.py',  # DCNv3 included
-                   'arch=dict(depths=(1, 1, 1, 1), dims=(16, 32, 64, 128), dcn_group_channels=8)'),
+                   'arch=dict(_delete_=True, depths=(1, 1, 1, 1), dims=(16, 32, 64, 128), dcn_group_channels=8)'),
     'convnest': ('configs/convnest/convnest-a_8xb128-accum4_in1k.py', ''),
     'convnest-isotropic': ('configs/convnest/convnest-isotropic-a_8xb128-accum4_in1k.py', ''),
 }

@@ -66,7 +66,7 @@ def load_deploy_model(cfg, checkpoint=None):
 def export_module(model):
     """What is exported: the whole classifier, or the backbone of any other model."""
     if hasattr(model, 'head') and type(model).__name__ == 'ImageClassifier':
-        return Logits(model), False
+        return Logits(model).eval(), False
     (backbone,) = largekernel_backbones(model)
     return backbone, True
 
@@ -130,11 +130,13 @@ def main(argv=None):
     # torch.export specialises a dimension of size 1, so a dynamic batch is traced with two images
     inputs = torch.randn(2 if args.dynamic_batch else 1, in_channels, *args.shape, generator=generator)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter('ignore')
+        module(inputs)  # inference-time caches (ShiftWise's computed deploy kernels) become constants of the graph
         export(module, inputs, args.out, args.opset, args.dynamic_batch, args.exporter)
     checks = [inputs] + ([torch.randn(1, in_channels, *args.shape, generator=generator)] if args.dynamic_batch else [])
     worst_error = 0.0
+    module.eval()  # the exporter restores the mode the module had; make sure nothing left it training
     for batch in checks:
         errors = relative_errors(module, args.out, batch)
         worst_error = max(worst_error, *errors)
