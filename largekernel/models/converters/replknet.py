@@ -20,7 +20,6 @@ Checkpoints already partly re-parameterised by the official code (``small_kernel
 ``large_kernel.lkb_reparam``; ``deep_fuse_BN()`` after it: conv-BN units folded into biased convs) load into a model
 whose corresponding modules were re-parameterised first, and always come out in the deploy form.
 """
-import re
 
 from ..backbones.replknet import ConvBNAct, ReparamLargeKernelConv, RepLKNet
 from .core import CheckpointMismatchError, convert_and_check, rename, resolve_requested_arch, split_head, unwrap
