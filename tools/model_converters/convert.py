@@ -57,8 +57,8 @@ def main(argv=None, family=None):
         value = getattr(args, name, None)
         if value is not None:
             if name not in FAMILY_OPTIONS.get(family, ()):
-                parser.error(f'--{name.replace("_", "-")} applies to {[f for f, o in FAMILY_OPTIONS.items() if name in o]}'
-                             f' only, not to {family}')
+                valid = [f for f, names in FAMILY_OPTIONS.items() if name in names]
+                parser.error(f'--{name.replace("_", "-")} applies to {valid} only, not to {family}')
             options[name] = value
     checkpoint = load_checkpoint(args.src, map_location='cpu')
     state, summary = FAMILIES[family].convert(checkpoint, ema=args.ema, deploy=args.deploy, arch=args.arch, **options)

@@ -1,6 +1,9 @@
-"""Convert an official (DingXiaoH/RepLKNet-pytorch) or mmpretrain RepLKNet checkpoint: ``convert.py replknet``.
+"""Convert an official (DingXiaoH/RepLKNet-pytorch) or mmpretrain RepLKNet checkpoint:
+``convert.py replknet``.
 
-    python tools/model_converters/replknet_to_largekernel.py SRC DST [--layout auto|official|mmpretrain] [--deploy] [--ema] [--arch ARCH] [--no-head]
+    python tools/model_converters/replknet_to_largekernel.py SRC DST [--layout auto|official|mmpretrain]
+        [--deploy] [--ema]
+        [--arch ARCH] [--no-head]
 """
 import os.path as osp
 import sys

@@ -1,6 +1,7 @@
 """Convert an official ShiftwiseConv checkpoint (lidc54/shift-wiseConv, ``ShiftWise_v2``): ``convert.py shiftwise``.
 
-    python tools/model_converters/shiftwise_to_largekernel.py SRC DST [--num-edges 4] [--ema] [--no-head] [--deploy] [--arch ARCH]
+    python tools/model_converters/shiftwise_to_largekernel.py SRC DST [--num-edges 4] [--ema] [--no-head] [--deploy]
+        [--arch ARCH]
 """
 import os.path as osp
 import sys

@@ -1,4 +1,5 @@
-"""Convert an official UniRepLKNet checkpoint (AILab-CVC/UniRepLKNet, training or deploy form): ``convert.py unireplknet``.
+"""Convert an official UniRepLKNet checkpoint (AILab-CVC/UniRepLKNet, training or deploy form):
+``convert.py unireplknet``.
 
     python tools/model_converters/unireplknet_to_largekernel.py SRC DST [--deploy] [--ema] [--arch ARCH] [--no-head]
 """

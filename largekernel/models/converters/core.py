@@ -79,17 +79,13 @@ class Drop:
         return f'Drop({self.reason!r})'
 
 
-def compile_rules(rules):
-    """``[(regex, target)]`` -> compiled rules; a regex must match a whole key. ``target`` is a ``re`` template
-    (``\\1``, ``\\g<name>``), a callable of the match, or a :class:`Drop`."""
-    return [(re.compile(pattern), target) for pattern, target in rules]
-
-
 def rename(state, rules, source):
-    """Rename every key of ``state`` by the one rule of ``rules`` (see :func:`compile_rules`) whose regex matches it
-    whole. Keys matching no rule raise :class:`CheckpointMismatchError` (listing all of them); a key matching several
-    rules, or two keys with the same new name, raise ``ValueError``."""
-    rules = [(re.compile(p) if isinstance(p, str) else p, t) for p, t in rules]
+    """Rename every key of ``state`` by the one rule whose regex matches it whole, keeping the order of ``state``.
+
+    A rule is ``(regex, target)``; ``target`` is a ``re`` template (``\\1``, ``\\g<name>``), a callable of the match,
+    or a :class:`Drop`. Keys matching no rule raise :class:`CheckpointMismatchError` (listing all of them); a key
+    matching several rules, or two keys with the same new name, raise ``ValueError``."""
+    rules = [(re.compile(pattern), target) for pattern, target in rules]
     out, unknown, origin = {}, [], {}
     for key, value in state.items():
         hits = [(m, target) for pattern, target in rules for m in [pattern.fullmatch(key)] if m]

@@ -6,7 +6,9 @@ the subset without BNs, dilated branches, GRN beta and layer scale, with biased 
 | official                                     | largekernel (mmpretrain classifier)           |
 |----------------------------------------------|-----------------------------------------------|
 | ``downsample_layers.i.j.*``                  | ``backbone.downsample_layers.i.j.*``          |
-| ``stages.i.b.dwconv.{lk_origin,origin_bn,dil_conv_k*_*,dil_bn_k*_*}.*``, ``dwconv.{weight,bias}`` | same under ``backbone.`` |
+| ``stages.i.b.dwconv.{lk_origin,origin_bn}.*`` | same under ``backbone.``                      |
+| ``stages.i.b.dwconv.{dil_conv,dil_bn}_k*_*.*`` | same under ``backbone.``                    |
+| ``stages.i.b.dwconv.{weight,bias}`` (K < 7)  | same under ``backbone.``                      |
 | ``stages.i.b.norm.*`` / ``se.{down,up}.*`` / ``gamma`` | same under ``backbone.``             |
 | ``stages.i.b.pwconv1.1.*``                   | ``backbone.stages.i.b.pwconv1.*``             |
 | ``stages.i.b.act.1.{gamma,beta}`` (GRN)      | ``backbone.stages.i.b.grn.{gamma,beta}``      |
