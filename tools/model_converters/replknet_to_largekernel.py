@@ -2,8 +2,7 @@
 ``convert.py replknet``.
 
     python tools/model_converters/replknet_to_largekernel.py SRC DST [--layout auto|official|mmpretrain]
-        [--deploy] [--ema]
-        [--arch ARCH] [--no-head]
+        [--deploy] [--ema] [--arch ARCH] [--no-head]
 """
 import os.path as osp
 import sys
