@@ -14,7 +14,7 @@ from largekernel.models.backbones.slak import SLaK
 from largekernel.models.backbones.uniconvnet import UniConvNet
 from largekernel.models.backbones.unireplknet import UniRepLKNet
 from largekernel.models.converters import FAMILIES, CheckpointMismatchError, unwrap
-from largekernel.models.converters.core import Drop, convert_and_check, rename
+from largekernel.models.converters.core import Drop, convert_and_check, rename, resolve_requested_arch
 
 MANIFESTS = 'tests/data/official_manifests'
 BACKBONES = dict(replknet=RepLKNet, unireplknet=UniRepLKNet, slak=SLaK, shiftwise=ShiftWise, uniconvnet=UniConvNet)
@@ -246,10 +246,15 @@ def test_rename_rules():
 def test_arch_checks():
     checkpoint = official_checkpoint('unireplknet-A')
     assert FAMILIES['unireplknet'].convert(checkpoint, arch='a')[1]['arch'] == 'A'
-    with pytest.raises(ValueError, match=r"--arch T .* does not match the checkpoint.*\(arch A\)"):
+    with pytest.raises(ValueError, match=r"--arch T .* does not match the checkpoint.*\(arch \['A'\]\)"):
         FAMILIES['unireplknet'].convert(checkpoint, arch='T')
     with pytest.raises(KeyError, match=r"unknown --arch 'Q'; valid: \['A', 'B'"):
         FAMILIES['unireplknet'].convert(checkpoint, arch='Q')
+    zoo = dict(X=dict(depths=(1,)), Y=dict(depths=(1,)), Z=dict(depths=(2,)))
+    with pytest.raises(ValueError, match=r"fit the variants \['X', 'Y'\]; pass --arch"):
+        resolve_requested_arch('F', None, dict(depths=(1,)), zoo)
+    assert resolve_requested_arch('F', 'y', dict(depths=(1,)), zoo) == ('Y', 'Y')
+    assert resolve_requested_arch('F', None, dict(depths=(3,)), zoo) == (dict(depths=(3,)), "custom {'depths': (3,)}")
 
 
 # -- CLI ------------------------------------------------------------------------------------------------------------

@@ -178,22 +178,20 @@ def head_classes(state):
     return None if weight is None else weight.shape[0]
 
 
-def match_arch(arch, arch_zoo, normalise=lambda a: a):
-    """The name of the ``arch_zoo`` entry equal to the inferred ``arch`` dict (after ``normalise``), else None."""
-    return next((name for name, entry in arch_zoo.items() if normalise(dict(entry)) == arch), None)
-
-
 def resolve_requested_arch(family, requested, inferred, arch_zoo, normalise=lambda a: a):
-    """The arch to build: ``requested`` (a zoo name, checked against what the weights show) or the zoo entry the
-    weights match, else the inferred dict itself. Returns ``(arch for the constructor, label)``."""
-    found = match_arch(inferred, arch_zoo, normalise)
+    """The arch to build: ``requested`` (a zoo name, checked against what the weights show), else the zoo entry the
+    weights match (``--arch`` is required when several do), else the inferred dict itself. ``normalise`` brings a
+    zoo entry into the form of ``inferred``. Returns ``(arch for the constructor, label)``."""
+    found = [name for name, entry in arch_zoo.items() if normalise(dict(entry)) == inferred]
     if requested is None:
-        return (found, found) if found else (inferred, f'custom {inferred}')
+        if len(found) > 1:
+            raise ValueError(f'{family}: the weights ({inferred}) fit the variants {found}; pass --arch to choose')
+        return (found[0], found[0]) if found else (inferred, f'custom {inferred}')
     table = {name.lower(): name for name in arch_zoo}
     if requested.lower() not in table:
         raise KeyError(f'{family}: unknown --arch {requested!r}; valid: {sorted(arch_zoo)}')
     name = table[requested.lower()]
-    if normalise(dict(arch_zoo[name])) != inferred:
+    if name not in found:
         raise ValueError(f'{family}: --arch {name} ({arch_zoo[name]}) does not match the checkpoint, whose weights '
                          f'show {inferred}' + (f' (arch {found})' if found else ''))
     return name, name
