@@ -1,4 +1,5 @@
-"""RepLKNet: published sizes, re-parameterisation, layer decay groups, converter, mmpretrain peer check, configs."""
+"""RepLKNet: published sizes, re-parameterisation, layer decay groups, mmpretrain peer check, configs."""
+import json
 import re
 
 import pytest
@@ -7,8 +8,7 @@ from torch import nn
 
 from largekernel.models.backbones.base import load_state_dict_checked, randomize_bn_stats
 from largekernel.models.backbones.replknet import ReparamLargeKernelConv, RepLKNet
-from largekernel.models.layers import ConvBN as ConvBNAct
-from largekernel.models.converters.replknet import convert_replknet, describe, detect_layout, map_key
+from largekernel.models.converters.replknet import convert_replknet, rename_replknet
 from largekernel.utils import count_macs, count_params
 
 SMALL = dict(large_kernel_sizes=(9, 7, 7, 5), layers=(1, 1, 3, 1), channels=(8, 16, 24, 32), small_kernel=3)
@@ -172,29 +172,6 @@ def official_group(name):
     return 13
 
 
-def to_official(state):
-    """Our classifier keys -> the official layout (spec §2.5); the inverse of the converter, written independently."""
-    out = {}
-    for key, value in state.items():
-        key = key.replace('backbone.', '', 1)
-        if key.startswith('downsample_layers.0.'):
-            key = 'stem.' + key[len('downsample_layers.0.'):]
-        elif key.startswith('downsample_layers.'):
-            i = int(key.split('.')[1])
-            key = f'transitions.{i - 1}.' + key.split('.', 2)[2]
-        elif key.startswith('stages.'):
-            _, i, rest = key.split('.', 2)
-            key = f'stages.{i}.blocks.{rest}'
-        elif key.startswith('norm3.'):
-            key = 'norm.' + key[len('norm3.'):]
-        elif key.startswith('norm'):
-            key = f'stages.{key[4]}.norm.' + key.split('.', 1)[1]
-        elif key.startswith('head.fc.'):
-            key = 'head.' + key[len('head.fc.'):]
-        out[key] = value
-    return out
-
-
 def classifier_state(model, num_classes=10):
     torch.manual_seed(1)
     head = nn.Linear(model.channels[-1], num_classes).to(next(model.parameters()).dtype)
@@ -204,14 +181,13 @@ def classifier_state(model, num_classes=10):
 
 
 def test_layer_id_matches_official_groups():
+    with open('tests/data/official_manifests/replknet-31B.json') as f:  # the official parameter names
+        official = {k: torch.empty(0) for k in json.load(f)['keys']}
     with torch.device('meta'):
         model = Classifier(RepLKNet('31B'))
-    state = classifier_state(model.backbone)
-    converted = convert_replknet(to_official(state), layout='official')
-    assert set(converted) == set(state)
+    renamed = rename_replknet(official, 'official')  # one new name per key, in the same order
     groups = set()
-    for official_name in to_official(state):
-        ours = map_key(official_name, 'official', 4)
+    for official_name, ours in zip(official, renamed):
         gid = model.backbone.layer_id(ours[len('backbone.'):], 12) if ours.startswith('backbone.') else 13
         assert gid == official_group(official_name), official_name
         groups.add(gid)
@@ -268,63 +244,8 @@ def test_bad_arch_and_head():
         assert RepLKNet('31b').channels == (128, 256, 512, 1024)  # names are case-insensitive
 
 
-# -- converter ----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize('arch', [SMALL, SMALL_XL])
-def test_convert_official_training_and_deploy(arch):
-    src = random_model(arch)
-    official = to_official(classifier_state(src))
-    for key in ('stem.0.conv.weight', 'stages.0.blocks.0.prelkb_bn.running_var', 'stages.2.blocks.5.pw2.bn.bias',
-                'transitions.2.1.conv.weight', 'norm.weight', 'head.weight'):
-        assert key in official
-    assert ('stages.0.blocks.0.large_kernel.small_conv.conv.weight' in official) == (arch['small_kernel'] is not None)
-    x = torch.randn(2, 3, 48, 48, dtype=torch.float64)
-    with torch.no_grad():
-        ref = src(x)[0]
-    converted = convert_replknet({'model': official})
-    assert describe(converted) == dict(layers=[1, 1, 3, 1], channels=[8, 16, 24, 32], large_kernel_sizes=[9, 7, 7, 5],
-                                       small_kernel=arch['small_kernel'], dw_ratio=arch.get('dw_ratio', 1),
-                                       form='training')
-    dst = RepLKNet(arch).double().eval()
-    load_state_dict_checked(dst, {k[9:]: v for k, v in converted.items() if k.startswith('backbone.')})
-    with torch.no_grad():
-        assert torch.equal(dst(x)[0], ref)
-    # official deploy form (small_kernel_merged=True: lkb_reparam, conv-BN units kept) -> our deploy form
-    merged = random_model(arch)
-    for m in merged.modules():
-        if isinstance(m, ReparamLargeKernelConv):
-            m.reparameterize()
-    official_deploy = to_official(classifier_state(merged))
-    assert any('lkb_reparam' in k for k in official_deploy) and any('pw1.bn' in k for k in official_deploy)
-    # official deep_fuse_BN() without merging: every conv-BN unit (lkb_origin, small_conv included) folded
-    deep_fused = random_model(arch)
-    for m in deep_fused.modules():
-        if isinstance(m, ConvBNAct):
-            m.reparameterize()
-    official_fused = to_official(classifier_state(deep_fused))
-    assert 'stages.0.blocks.0.large_kernel.lkb_origin.conv.bias' in official_fused
-    for converted in (convert_replknet(official_deploy), convert_replknet(official, deploy=True),
-                      convert_replknet(official_fused)):
-        dst = RepLKNet(arch, deploy=True).double().eval()
-        load_state_dict_checked(dst, {k[9:]: v for k, v in converted.items() if k.startswith('backbone.')})
-        with torch.no_grad():
-            assert rel_err(dst(x)[0], ref) <= 1e-10
-
-
-def test_converter_errors():
-    official = to_official(classifier_state(RepLKNet(SMALL)))
-    with pytest.raises(ValueError, match=r"2 keys .*\['stages.0.blocks.0.extra.weight', 'pos_embed'\]"):
-        convert_replknet(dict(official, **{'stages.0.blocks.0.extra.weight': torch.zeros(1),
-                                           'pos_embed': torch.zeros(1)}))
-    uni = {'downsample_layers.0.0.weight': torch.zeros(1), 'stages.0.0.dwconv.lk_origin.weight': torch.zeros(1)}
-    with pytest.raises(ValueError, match='not a RepLKNet checkpoint'):
-        convert_replknet(uni)
-    with pytest.raises(ValueError, match="unknown RepLKNet checkpoint layout 'timm'"):
-        convert_replknet(official, layout='timm')
-    assert detect_layout({'backbone.' + k: v for k, v in official.items()}) == 'mmpretrain'
-
-
 def test_checkpoint_of_another_arch_is_refused(tmp_path):
-    converted = convert_replknet(to_official(classifier_state(RepLKNet(SMALL))))
+    converted = classifier_state(RepLKNet(SMALL))
     path = tmp_path / 'small.pth'
     torch.save({'state_dict': converted}, path)
     other = RepLKNet(dict(SMALL, channels=(8, 16, 32, 32)),
@@ -339,19 +260,6 @@ def test_checkpoint_of_another_arch_is_refused(tmp_path):
     same = RepLKNet(SMALL, init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'))
     same.init_weights()
     assert torch.equal(same.norm3.running_var, converted['backbone.norm3.running_var'])
-
-
-def test_converter_cli(tmp_path, capsys):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('cli', 'tools/model_converters/replknet_to_largekernel.py')
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    src = tmp_path / 'official.pth'
-    torch.save({'model': to_official(classifier_state(RepLKNet(SMALL_XL)))}, src)
-    cli.main([str(src), str(tmp_path / 'out.pth'), '--deploy'])
-    assert 'deploy form' in capsys.readouterr().out
-    state = torch.load(tmp_path / 'out.pth', weights_only=False)['state_dict']
-    RepLKNet(SMALL_XL, deploy=True).load_state_dict({k[9:]: v for k, v in state.items() if k[:9] == 'backbone.'})
 
 
 # -- peer check against mmpretrain's own RepLKNet ------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """ShiftwiseConv (SW): operator vs the official shift-add semantics and the dense strip equivalent, deploy form,
-published sizes, bad input, sparse-hook wiring, converter, configs."""
+published sizes, bad input, sparse-hook wiring, configs."""
 import numpy as np
 import pytest
 import torch
@@ -364,81 +364,6 @@ def test_benchmark_tool_on_bare_backbones(tmp_path, mode):
         benchmark.parse_args([configs[0], '--mode', 'fast'])
 
 
-# -- converter (official ShiftWise_v2 layout, lidc54/shift-wiseConv SW_v2_unirep.py) -------------------------------
-_TO_OFFICIAL = [('.mixer.lk_convs.', '.large_kernel.LoRAs.'), ('.mixer.bn_h.', '.large_kernel.bn_lora1.'),
-                ('.mixer.bn_v.', '.large_kernel.bn_lora2.'), ('.mixer.bn_s.', '.large_kernel.bn_small.'),
-                ('.pwconv1.', '.pwconv1.1.'), ('.grn.', '.act.1.'), ('.pwconv2.weight', '.pwconv2.0.weight'),
-                ('.ffn_norm.', '.pwconv2.2.')]
-_TABLES = ('rep_index', 'ghost_index', 'h_table', 'v_table', 's_table')
-
-
-def official_state(backbone, head):
-    """The official key layout built from our model (the inverse mapping, written independently)."""
-    state = {}
-    for key, value in backbone.state_dict().items():
-        if key.endswith(_TABLES):
-            continue  # the official model regenerates these; they are not in its checkpoints
-        if key.startswith('norm3.'):
-            key = 'norm.' + key[len('norm3.'):]
-        for ours, theirs in _TO_OFFICIAL:
-            key = key.replace(ours, theirs)
-        state[key] = value.clone()
-    state.update({'head.weight': head.weight.detach().clone(), 'head.bias': head.bias.detach().clone()})
-    return state
-
-
-def classifier(**kwargs):
-    backbone = small_backbone(gap_before_final_norm=True, **kwargs)
-    torch.manual_seed(1)
-    head = nn.Linear(20, 7).double()
-    return backbone, head
-
-
-def test_converter_round_trip_regenerates_tables():
-    from largekernel.models.backbones.base import load_state_dict_checked
-    from largekernel.models.converters.shiftwise import convert_shiftwise, describe
-    backbone, head = classifier()
-    official = official_state(backbone, head)
-    assert 'stages.2.1.large_kernel.LoRAs.1.weight' in official and 'stages.2.1.pwconv2.2.running_var' in official
-    converted = convert_shiftwise({'model': official, 'epoch': 299})
-    ours = {'backbone.' + k: v for k, v in backbone.state_dict().items()}
-    ours.update({'head.fc.weight': head.weight, 'head.fc.bias': head.bias})
-    assert set(converted) == set(ours)
-    for key, value in ours.items():
-        assert torch.equal(converted[key], value), key  # tables included: same official RNG sequence
-    assert describe(converted) == dict(depths=[1, 1, 2, 1], dims=[10, 12, 16, 20], num_branches=2)
-    fresh = ShiftWise(TINY_ARCH, kernel_sizes=TINY_KERNELS, gap_before_final_norm=True, seed=5).double().eval()
-    load_state_dict_checked(fresh, {k[9:]: v for k, v in converted.items() if k.startswith('backbone.')})
-    x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
-    assert rel_err(fresh(x)[0], backbone(x)[0]) <= 1e-12
-
-
-def test_converter_merged_checkpoint_and_cli(tmp_path):
-    from largekernel.models.converters.shiftwise import convert_shiftwise
-    backbone, head = classifier()
-    official = official_state(backbone, head)
-    for key in [k for k in official if '.LoRAs.0.' in k]:  # the official merge_branches() result
-        official[key.replace('LoRAs.0', 'LoRA')] = official.pop(key) + official.pop(key.replace('LoRAs.0', 'LoRAs.1'))
-    src, dst = tmp_path / 'sw.pth', tmp_path / 'out.pth'
-    torch.save({'model': official}, src)
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('cli', 'tools/model_converters/shiftwise_to_largekernel.py')
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    cli.main([str(src), str(dst), '--no-head'])
-    state = torch.load(dst, weights_only=False)['state_dict']
-    assert not any(k.startswith('head.') for k in state)
-    merged = ShiftWise(TINY_ARCH, kernel_sizes=TINY_KERNELS, gap_before_final_norm=True, num_branches=1)
-    merged = merged.double().eval()
-    merged.load_state_dict({k[9:]: v for k, v in state.items()})
-    x = torch.randn(1, 3, 32, 32, dtype=torch.float64)
-    assert rel_err(merged(x)[0], backbone(x)[0]) <= 1e-12
-    with pytest.raises(KeyError, match="not in the official ShiftWise_v2 layout.*'stages.0.0.large_kernel.bn_sum"):
-        convert_shiftwise({**official, 'stages.0.0.large_kernel.bn_sum.weight': torch.ones(6)})
-    with pytest.raises(KeyError, match='no "stages.\\*" key'):
-        convert_shiftwise({'conv.weight': torch.ones(1)})
-
-
 @pytest.mark.parametrize('arch,published', [('tiny', 30.77e6), ('small', 55.59e6)])
 def test_merged_params_with_30_percent_of_lk_filters_pruned(arch, published):
     """Spec §2.8: the merged model with 30 % of the large-kernel filters zero (the sparse-trained checkpoint)."""
@@ -580,33 +505,3 @@ def test_operator_on_gpu_fp16_and_deterministic():
         assert torch.equal(grads[0], grads[1])
     finally:
         torch.use_deterministic_algorithms(False)
-
-
-@pytest.mark.slow
-def test_official_sw_tiny_to_deploy_pipeline(tmp_path):
-    """Synthetic official SW-tiny checkpoint -> converter -> tools/model_converters/reparameterize.py -> the deploy
-    config's classifier gives the training classifier's logits."""
-    pytest.importorskip('mmpretrain.models', reason='mmpretrain (ImageClassifier) is not importable')
-    import importlib.util
-
-    from largekernel.utils import build_model_from_config
-    from largekernel.models.converters.shiftwise import convert_shiftwise
-    torch.manual_seed(0)
-    backbone = randomize(ShiftWise('tiny', gap_before_final_norm=True)).eval()
-    head = nn.Linear(640, 1000)
-    converted = convert_shiftwise({'model': official_state(backbone, head)})
-    src, dst = tmp_path / 'sw_tiny_converted.pth', tmp_path / 'sw_tiny_deploy.pth'
-    torch.save({'state_dict': converted}, src)
-    spec = importlib.util.spec_from_file_location('reparam', 'tools/model_converters/reparameterize.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    tool.main([CONFIGS[0], str(src), str(dst)])
-    train_model = build_model_from_config(CONFIGS[0]).eval()
-    train_model.load_state_dict(converted)
-    deploy_model = build_model_from_config(CONFIGS[2]).eval()
-    deploy_model.load_state_dict(torch.load(dst, weights_only=False)['state_dict'])
-    x = torch.randn(2, 3, 64, 64)
-    with torch.no_grad():
-        expected = train_model(x, mode='tensor')
-        assert rel_err(deploy_model(x, mode='tensor'), expected) < 1e-4
-        assert rel_err(head(backbone(x)[0]), expected) < 1e-5

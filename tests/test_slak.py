@@ -1,6 +1,5 @@
-"""SLaK: published sizes (dense and at density 0.6), strip-kernel re-parameterisation, bad input, converter, configs."""
+"""SLaK: published sizes (dense and at density 0.6), strip-kernel re-parameterisation, bad input, configs."""
 import glob
-import importlib.util
 import re
 
 import pytest
@@ -9,7 +8,6 @@ from torch import nn
 
 from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.models.backbones.slak import SLaK, SLaKConv
-from largekernel.models.converters.slak import convert_slak, describe
 from largekernel.utils import count_macs, count_params
 from largekernel.utils.sparsity import (SLAK_STRIPS, apply_random_masks, maskable_parameters, sparse_kwargs, sparse_macs,
                                         sparse_param_count)
@@ -246,95 +244,6 @@ def test_bad_arch():
     with pytest.raises(ValueError, match='width_factor must be positive'):
         SLaK(dict(TINY, width_factor=0))
     assert SLaK(dict(TINY, width_factor=1.5)).channels == (12, 24, 36, 48)
-
-
-# -- converter ------------------------------------------------------------------------------------------------------
-def classifier_state(backbone, num_classes=10):
-    """An mmpretrain ImageClassifier state dict for ``backbone`` (LinearClsHead: ``head.fc``)."""
-    state = {'backbone.' + k: v for k, v in backbone.state_dict().items()}
-    torch.manual_seed(1)
-    state['head.fc.weight'] = torch.randn(num_classes, backbone.channels[-1], dtype=torch.float64)
-    state['head.fc.bias'] = torch.randn(num_classes, dtype=torch.float64)
-    return state
-
-
-def to_official(state):
-    """Inverse of the converter's mapping (official models/SLaK.py names, spec §4.1-4.2)."""
-    out = {}
-    for k, v in state.items():
-        if k.startswith('head.fc.'):
-            out['head.' + k[8:]] = v
-        elif k.startswith('backbone.norm3.'):
-            out['norm.' + k[15:]] = v
-        else:
-            out[k[len('backbone.'):]] = v
-    return out
-
-
-def test_convert_official_round_trip_and_deploy():
-    model = random_model(TINY, gap_before_final_norm=True)
-    apply_random_masks(model, density=0.6, seed=0)  # official checkpoints are sparse
-    ours = classifier_state(model)
-    official = to_official(ours)
-    assert 'stages.0.0.large_kernel.LoRA1.bn.running_var' in official and 'norm.weight' in official
-    for wrapped in (official, {'model': official, 'epoch': 3}, {'model': {'module.' + k: v for k, v in
-                                                                          official.items()}}):
-        converted = convert_slak(wrapped)
-        assert list(converted) == list(ours) and all(torch.equal(converted[k], ours[k]) for k in ours)
-    # the EMA weights, and the Decom1/Decom2 naming of some snapshots of the official file
-    ema = {k: v + 1 if v.is_floating_point() else v for k, v in official.items()}
-    assert torch.equal(convert_slak({'model': official, 'model_ema': ema}, ema=True)['head.fc.bias'],
-                       ours['head.fc.bias'] + 1)
-    decom = {k.replace('LoRA', 'Decom'): v for k, v in official.items()}
-    assert set(convert_slak(decom)) == set(ours)
-    info = describe(ours)
-    assert info == dict(depths=[1, 1, 2, 1], channels=[8, 16, 24, 32], kernel_sizes=[51, 49, 47, 13], small_kernel=5,
-                        form='training', strip_density=pytest.approx(0.6, abs=1e-3))
-    # deploy conversion == switch_to_deploy() of the loaded model
-    deployed = convert_slak(official, deploy=True)
-    model.switch_to_deploy()
-    reference = {'backbone.' + k: v for k, v in model.state_dict().items()}
-    assert set(deployed) - {'head.fc.weight', 'head.fc.bias'} == set(reference)
-    assert all(rel_err(deployed[k], v) <= 1e-12 for k, v in reference.items() if v.is_floating_point()
-               and v.norm() > 0)
-    assert describe(deployed)['form'] == 'deploy'
-
-
-def test_converter_errors():
-    official = to_official(classifier_state(SLaK(TINY).double()))
-    with pytest.raises(ValueError, match=r"2 keys are not part of an official SLaK checkpoint: \['mask.a', 'pos'\]"):
-        convert_slak(dict(official, **{'mask.a': torch.zeros(1), 'pos': torch.zeros(1)}))
-    with pytest.raises(ValueError, match='Decom=False ablation'):
-        convert_slak(dict(official, **{'stages.0.0.large_kernel.lkb_origin.conv.weight': torch.zeros(1)}))
-    with pytest.raises(ValueError, match='no "stages'):
-        convert_slak({'head.weight': torch.zeros(1)})
-    with pytest.raises(KeyError, match='no "model_ema" entry'):
-        convert_slak({'model': official}, ema=True)
-    with pytest.raises(ValueError, match='both map to'):
-        convert_slak(dict(official, **{'stages.0.0.large_kernel.Decom1.conv.weight': torch.zeros(1)}))
-
-
-def test_converter_cli_and_pretrained_loading(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location('cli', 'tools/model_converters/slak_to_largekernel.py')
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    model = random_model(TINY, gap_before_final_norm=True)
-    src = tmp_path / 'official.pth'
-    torch.save({'model': to_official(classifier_state(model)), 'epoch': 299}, src)
-    for extra, form in (([], 'training'), (['--deploy'], 'deploy')):
-        dst = tmp_path / f'{form}.pth'
-        cli.main([str(src), str(dst)] + extra)
-        assert f'{form} form' in capsys.readouterr().out
-        loaded = SLaK(TINY, gap_before_final_norm=True, deploy=form == 'deploy',
-                      init_cfg=dict(type='Pretrained', checkpoint=str(dst), prefix='backbone.')).double()
-        loaded.init_weights()
-        x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
-        assert rel_err(loaded.eval()(x)[0], model(x)[0]) <= 1e-10
-    wrong = SLaK(TINY, kernel_sizes=(9, 7, 7, 13), init_cfg=dict(type='Pretrained', checkpoint=str(src.parent /
-                                                                                                   'training.pth'),
-                                                                 prefix='backbone.'))
-    with pytest.raises(RuntimeError, match='shape mismatches'):
-        wrong.init_weights()
 
 
 # -- sparse training with the project's hook -------------------------------------------------------------------------

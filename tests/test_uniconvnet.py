@@ -1,6 +1,5 @@
 """UniConvNet (seed 000; spec_uniconvnet §1): the pure-PyTorch DCNv3 against independent references, RFA and block
-dataflow, fidelity of all 13 variants, the shared backbone API, the checkpoint converter and bad input."""
-import importlib.util
+dataflow, fidelity of all 13 variants, the shared backbone API, and bad input."""
 import itertools
 import math
 from pathlib import Path
@@ -10,9 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from largekernel.models.backbones.base import load_state_dict_checked
 from largekernel.models.backbones.uniconvnet import RFA, UniConvNet, UniConvNetBlock
-from largekernel.models.converters.uniconvnet import convert_uniconvnet, describe, to_official
 from largekernel.models.layers.dcnv3 import DCNv3, dcnv3_grid_sample, dcnv3_torchvision
 from largekernel.registry import MODELS
 from largekernel.utils import count_macs, count_params
@@ -464,88 +461,6 @@ def test_bad_input_is_rejected_with_clear_errors():
         RFA(30)
     with pytest.raises(ValueError, match='offset'):
         dcnv3_grid_sample(torch.zeros(1, 4, 4, 8), torch.zeros(1, 4, 4, 17), torch.zeros(1, 4, 4, 9), 1)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Converter
-# ----------------------------------------------------------------------------------------------------------------
-def _official_state_dict(depths, dims, classes=1000, gen=None):
-    """The official key layout written out from the official model file's module names (spec §0/§1), with shapes
-    derived from depths/dims and DCN groups of 8 channels; random values."""
-    gen = gen or torch.Generator().manual_seed(12)
-    shapes = {'downsample_layers.0.0.weight': (dims[0] // 2, 3, 3, 3), 'downsample_layers.0.0.bias': (dims[0] // 2,),
-              'downsample_layers.0.1.weight': (dims[0] // 2,), 'downsample_layers.0.1.bias': (dims[0] // 2,),
-              'downsample_layers.0.3.weight': (dims[0], dims[0] // 2, 3, 3), 'downsample_layers.0.3.bias': (dims[0],),
-              'downsample_layers.0.4.weight': (dims[0],), 'downsample_layers.0.4.bias': (dims[0],)}
-    for i in range(1, len(dims)):
-        shapes.update({f'downsample_layers.{i}.0.weight': (dims[i - 1],), f'downsample_layers.{i}.0.bias':
-                       (dims[i - 1],), f'downsample_layers.{i}.1.weight': (dims[i], dims[i - 1], 3, 3),
-                       f'downsample_layers.{i}.1.bias': (dims[i],)})
-    for i, (depth, c) in enumerate(zip(depths, dims)):
-        q = c // 4
-        for j in range(depth):
-            b = f'stages.{i}.{j}.'
-            conv = {'attn.norm1': (c,), 'attn.norm2': (2 * q,), 'attn.norm3': (3 * q,)}
-            for l, (kernel) in zip((1, 2, 3), (7, 9, 11)):
-                w = l * q
-                conv.update({f'attn.a{l}.0': (w, w, 1, 1), f'attn.a{l}.2': (w, 1, kernel, kernel),
-                             f'attn.v{l}': (w, w, 1, 1), f'attn.v{l}1': (w, w, 1, 1), f'attn.v{l}2': (q, q, 1, 1),
-                             f'attn.conv3_{l}': (q, 1, 3, 3)})
-                if l > 1:
-                    conv[f'attn.proj{l}'] = (q, w, 1, 1)
-            g = c // 8
-            conv.update({'norm1.0': (c,), 'norm2.0': (c,), 'dcn.dw_conv.0': (c, 1, 3, 3), 'dcn.offset': (g * 18, c),
-                         'dcn.mask': (g * 9, c), 'dcn.input_proj': (c, c), 'dcn.output_proj': (c, c),
-                         'mlp.fc1': (4 * c, c), 'mlp.fc2': (c, 4 * c)})
-            for name, shape in conv.items():
-                shapes[b + name + '.weight'] = shape
-                shapes[b + name + '.bias'] = (shape[0],)
-            for name in ('layer_scale', 'gamma1', 'gamma2'):
-                shapes[b + name] = (c,)
-    shapes.update({'norm.weight': (dims[-1],), 'norm.bias': (dims[-1],), 'head.weight': (classes, dims[-1]),
-                   'head.bias': (classes,)})
-    return {k: torch.randn(s, generator=gen) for k, s in shapes.items()}
-
-
-def test_converter_loads_official_layout_and_round_trips(tmp_path):
-    arch = dict(depths=(1, 2, 1, 1), dims=(32, 64, 96, 128), dcn_group_channels=8)
-    official = _official_state_dict(arch['depths'], arch['dims'])
-    converted = convert_uniconvnet({'model': official, 'epoch': 299})
-    assert describe(converted) == dict(depths=[1, 2, 1, 1], dims=[32, 64, 96, 128], dcn_group_channels=[8] * 4)
-    backbone = UniConvNet(arch, gap_before_final_norm=True)
-    load_state_dict_checked(backbone, {k[9:]: v for k, v in converted.items() if k.startswith('backbone.')})
-    assert torch.equal(backbone.stages[1][1].rfa.layers[2].reduce.weight, official['stages.1.1.attn.proj3.weight'])
-    assert torch.equal(backbone.stages[1][1].rfa.layers[1].local_proj.weight, official['stages.1.1.attn.v22.weight'])
-    assert torch.equal(backbone.stages[0][0].gamma0, official['stages.0.0.layer_scale'])
-    assert torch.equal(backbone.norm3.weight, official['norm.weight'])
-    assert torch.equal(converted['head.fc.weight'], official['head.weight'])
-    # round trip, both ways
-    back = to_official(converted)
-    assert back.keys() == official.keys() and all(torch.equal(back[k], official[k]) for k in official)
-    ours = {'backbone.' + k: v for k, v in backbone.state_dict().items()}
-    ours.update({'head.fc.weight': torch.zeros(1000, 128), 'head.fc.bias': torch.zeros(1000)})
-    assert convert_uniconvnet(to_official(ours)).keys() == ours.keys()
-    # CLI
-    spec = importlib.util.spec_from_file_location('cli', 'tools/model_converters/uniconvnet_to_largekernel.py')
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    src, dst = tmp_path / 'official.pth', tmp_path / 'ours.pth'
-    torch.save({'model': official}, src)
-    cli.main([str(src), str(dst), '--no-head'])
-    saved = torch.load(dst)['state_dict']
-    assert not any(k.startswith('head.') for k in saved) and saved.keys() <= converted.keys()
-
-
-def test_converter_rejects_unknown_keys():
-    official = _official_state_dict((1, 1, 1, 1), (32, 64, 96, 128))
-    official['stages.0.0.dcn.dw_conv.1.weight'] = torch.zeros(32)  # InternImage's LN after dw_conv
-    official['stages.0.0.attn.proj1.weight'] = torch.zeros(8, 8, 1, 1)  # layer 1 has no reduction
-    with pytest.raises(ValueError, match=r"2 keys.*'stages.0.0.dcn.dw_conv.1.weight', 'stages.0.0.attn.proj1"):
-        convert_uniconvnet(official)
-    with pytest.raises(ValueError, match='norm0.weight'):
-        to_official({'backbone.norm0.weight': torch.zeros(3)})
-    with pytest.raises(KeyError, match='model_ema'):
-        convert_uniconvnet({'model': {}}, ema=True)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from torch import nn
 from largekernel.models import UniRepLKNet
 from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.models.backbones.unireplknet import DRB_BRANCHES, DilatedReparamBlock
-from largekernel.models.converters.unireplknet import convert_unireplknet, is_deploy_form
 from largekernel.utils import count_macs, count_params
 
 # Journal Tables 4/5 (deploy form, 1000-class head): params in M, MACs in G at 224.
@@ -208,53 +207,3 @@ def test_checkpoint_of_another_arch_is_refused(tmp_path):
         UniRepLKNet('A', init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')).init_weights()
     with pytest.raises(KeyError, match='strict'):
         UniRepLKNet('A', init_cfg=dict(type='Pretrained', checkpoint=str(path), strict=False)).init_weights()
-
-
-# -- converter: official key layout (spec §3.7) ---------------------------------------------------------------------
-def to_official(state, classifier=True):
-    """Our state dict written in the official layout (the inverse of the documented mapping); a classifier's
-    final norm is the official head norm ``norm``, a dense-prediction backbone keeps ``norm0..3``."""
-    renames = [('.pwconv1.', '.pwconv1.1.'), ('.grn.', '.act.1.'), ('.pwconv2.', '.pwconv2.0.'),
-               ('.ffn_norm.', '.pwconv2.2.')]
-    if classifier:
-        renames += [('head.fc.', 'head.'), ('norm3.', 'norm.')]
-    out = {}
-    for key, value in state.items():
-        key = key.replace('backbone.', '', 1)
-        for ours, theirs in renames:
-            if ours in key or key.startswith(ours):
-                key = key.replace(ours, theirs, 1)
-        out[key] = value
-    return out
-
-
-@pytest.mark.parametrize('deploy', [False, True])
-def test_official_checkpoint_converts_and_predicts_the_same(deploy):
-    torch.manual_seed(0)
-    backbone = perturb(UniRepLKNet('A', deploy=deploy, gap_before_final_norm=True))
-    head = nn.Linear(320, 1000)
-    state = {**{f'backbone.{k}': v for k, v in backbone.state_dict().items()},
-             **{f'head.fc.{k}': v for k, v in head.state_dict().items()}}
-    official = to_official(state)
-    assert 'stages.1.0.pwconv2.0.weight' in official and 'norm.weight' in official and 'head.weight' in official
-    converted = convert_unireplknet({'model': official})
-    assert converted.keys() == state.keys()
-    assert is_deploy_form(converted) == deploy
-    model = UniRepLKNet('A', deploy=deploy, gap_before_final_norm=True).eval()
-    model.load_state_dict({k[9:]: v for k, v in converted.items() if k.startswith('backbone.')})
-    x = torch.randn(1, 3, 64, 64)
-    assert torch.equal(model(x)[0], backbone.eval()(x)[0])
-
-
-def test_converter_names_unknown_keys():
-    official = to_official({f'backbone.{k}': v for k, v in UniRepLKNet('A').state_dict().items()})
-    official['stages.0.0.mystery.weight'] = torch.zeros(1)
-    with pytest.raises(KeyError, match=r'stages\.0\.0\.mystery\.weight'):
-        convert_unireplknet(official)
-
-
-def test_converter_handles_dense_prediction_checkpoints():
-    dense = UniRepLKNet('A', out_indices=(0, 1, 2, 3))
-    official = {f'backbone.{k}': v for k, v in to_official(dense.state_dict(), classifier=False).items()}
-    converted = convert_unireplknet(official)
-    assert {k[9:] for k in converted} == set(dense.state_dict())

@@ -1,6 +1,7 @@
 """UniConvNet checkpoints (official ai-paperwithcode/UniConvNet, both model files) -> ``largekernel.UniConvNet``.
 
-Key layout (official model files; spec §1.1-1.4); ``S.B.`` = ``stages.{i}.{j}.``, l = 1, 2, 3 and L = l - 1:
+Key layout (both official model files, ``models/UniConvNet.py`` for A-P2 and ``models_N0-XL/UniConvNet.py``);
+``S.B.`` = ``stages.{i}.{j}.``, l = 1, 2, 3 and L = l - 1:
 
 | official                                   | largekernel (mmpretrain classifier)                   |
 |--------------------------------------------|-------------------------------------------------------|
@@ -18,126 +19,84 @@ Key layout (official model files; spec §1.1-1.4); ``S.B.`` = ``stages.{i}.{j}.`
 | ``S.B.dcn.dw_conv.0.*``                    | ``backbone.S.B.dcn.dw_conv.*``                        |
 | ``S.B.dcn.{offset,mask,input_proj,output_proj}.*`` | same under ``backbone.``                      |
 | ``S.B.mlp.fc{1,2}.*``                      | ``backbone.S.B.ffn.fc{1,2}.*``                        |
-| ``norm.*`` (head LN)                       | ``backbone.norm3.*``                                  |
+| ``norm.*`` (head LN)                       | ``backbone.norm{last}.*``                             |
 | ``head.*``                                 | ``head.fc.*``                                         |
 
 An InternImage-style DCNv3 checkpoint (``dcn.dw_conv.1.*`` LayerNorm keys) is not UniConvNet's modified operator and
 is rejected like every other unknown key.
 """
-import re
+from ..backbones.uniconvnet import UniConvNet
+from .core import convert_and_check, rename, resolve_requested_arch, split_head, unwrap
 
-import torch
-
-S, OURS = 'stages.{s}.{b}.', 'backbone.stages.{s}.{b}.'
-# (official template, our template, allowed characters of constrained fields); {L} = {l} - 1
-_RULES = [
-    ('downsample_layers.{i}.{k}.{p}', 'backbone.downsample_layers.{i}.{k}.{p}', {}),
-    (S + 'attn.norm1.{p}', OURS + 'rfa.norm.{p}', {}),
-    (S + 'attn.norm{l}.{p}', OURS + 'rfa.layers.{L}.norm.{p}', dict(l='23', L='12')),
-    (S + 'attn.a{l}.{k}.{p}', OURS + 'rfa.layers.{L}.context.{k}.{p}', dict(l='123', L='012', k='02')),
-    (S + 'attn.v{l}.{p}', OURS + 'rfa.layers.{L}.value.{p}', dict(l='123', L='012')),
-    (S + 'attn.v{l}1.{p}', OURS + 'rfa.layers.{L}.mix.{p}', dict(l='123', L='012')),
-    (S + 'attn.v{l}2.{p}', OURS + 'rfa.layers.{L}.local_proj.{p}', dict(l='123', L='012')),
-    (S + 'attn.conv3_{l}.{p}', OURS + 'rfa.layers.{L}.local_dw.{p}', dict(l='123', L='012')),
-    (S + 'attn.proj{l}.{p}', OURS + 'rfa.layers.{L}.reduce.{p}', dict(l='23', L='12')),
-    (S + 'layer_scale', OURS + 'gamma0', {}),
-    (S + 'gamma{l}', OURS + 'gamma{l}', dict(l='12')),
-    (S + 'norm{l}.0.{p}', OURS + 'norm{l}.{p}', dict(l='12')),
-    (S + 'dcn.dw_conv.0.{p}', OURS + 'dcn.dw_conv.{p}', {}),
-    (S + 'dcn.{n}.{p}', OURS + 'dcn.{n}.{p}', {}),
-    (S + 'mlp.fc{l}.{p}', OURS + 'ffn.fc{l}.{p}', dict(l='12')),
-    ('norm.{p}', 'backbone.norm3.{p}', {}),
-    ('head.{p}', 'head.fc.{p}', {}),
-]
-_FIELDS = dict(s=r'\d+', b=r'\d+', i=r'\d+', k=r'\d+', l=r'\d', L=r'\d', p='weight|bias',
-               n='offset|mask|input_proj|output_proj')
+_S, _OURS = r'stages\.(?P<s>\d+)\.(?P<b>\d+)\.', 'backbone.stages.{s}.{b}.'
+_P = r'(?P<p>weight|bias)'
 
 
-def _regex(template, allowed):
-    pattern = re.escape(template)
-    for name, default in _FIELDS.items():
-        sub = f'[{allowed[name]}]' if name in allowed else default
-        pattern = pattern.replace(re.escape('{' + name + '}'), f'(?P<{name}>{sub})')
-    return re.compile(f'^{pattern}$')
+def _to(template):
+    """A rule target: ``template`` formatted with the match's named groups, ``{L}`` being layer ``l`` - 1."""
+    def target(match):
+        fields = match.groupdict()
+        if 'l' in fields:
+            fields['L'] = int(fields['l']) - 1
+        return template.format(**fields)
+    return target
 
 
-def _fields(match):
-    fields = match.groupdict()
-    if 'l' in fields:
-        fields['L'] = int(fields['l']) - 1
-    elif 'L' in fields:
-        fields['l'] = int(fields['L']) + 1
-    return fields
+def rules(num_stages):
+    return [
+        (r'downsample_layers\.(\d+)\.(\d+)\.(weight|bias)', r'backbone.downsample_layers.\1.\2.\3'),
+        (_S + r'attn\.norm1\.' + _P, _to(_OURS + 'rfa.norm.{p}')),
+        (_S + r'attn\.norm(?P<l>[23])\.' + _P, _to(_OURS + 'rfa.layers.{L}.norm.{p}')),
+        (_S + r'attn\.a(?P<l>[123])\.(?P<k>[02])\.' + _P, _to(_OURS + 'rfa.layers.{L}.context.{k}.{p}')),
+        (_S + r'attn\.v(?P<l>[123])\.' + _P, _to(_OURS + 'rfa.layers.{L}.value.{p}')),
+        (_S + r'attn\.v(?P<l>[123])1\.' + _P, _to(_OURS + 'rfa.layers.{L}.mix.{p}')),
+        (_S + r'attn\.v(?P<l>[123])2\.' + _P, _to(_OURS + 'rfa.layers.{L}.local_proj.{p}')),
+        (_S + r'attn\.conv3_(?P<l>[123])\.' + _P, _to(_OURS + 'rfa.layers.{L}.local_dw.{p}')),
+        (_S + r'attn\.proj(?P<l>[23])\.' + _P, _to(_OURS + 'rfa.layers.{L}.reduce.{p}')),
+        (_S + r'layer_scale', _to(_OURS + 'gamma0')),
+        (_S + r'gamma(?P<l>[12])', _to(_OURS + 'gamma{l}')),
+        (_S + r'norm(?P<l>[12])\.0\.' + _P, _to(_OURS + 'norm{l}.{p}')),
+        (_S + r'dcn\.dw_conv\.0\.' + _P, _to(_OURS + 'dcn.dw_conv.{p}')),
+        (_S + r'dcn\.(?P<n>offset|mask|input_proj|output_proj)\.' + _P, _to(_OURS + 'dcn.{n}.{p}')),
+        (_S + r'mlp\.fc(?P<l>[12])\.' + _P, _to(_OURS + 'ffn.fc{l}.{p}')),
+        (r'norm\.(weight|bias)', rf'backbone.norm{num_stages - 1}.\1'),
+        (r'head\.(weight|bias)', r'head.fc.\1'),
+    ]
 
 
-_FORWARD = [(_regex(official, allowed), ours) for official, ours, allowed in _RULES]
-_BACKWARD = [(_regex(ours, allowed), official) for official, ours, allowed in _RULES]
-
-
-def unwrap_checkpoint(checkpoint, ema=False):
-    """The official state dict inside a checkpoint: ``model_ema`` if ``ema`` (error if absent), else ``model``
-    (ConvNeXt-codebase checkpoints; the released ``*_ema.pth`` files store the EMA weights there), else
-    ``state_dict``, else the dict itself; a DistributedDataParallel ``module.`` prefix is removed."""
-    if ema:
-        if not (isinstance(checkpoint, dict) and isinstance(checkpoint.get('model_ema'), dict)):
-            raise KeyError(f'--ema: the checkpoint has no "model_ema" entry; entries: '
-                           f'{list(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__}')
-        state = checkpoint['model_ema']
-    else:
-        state = checkpoint
-        for key in ('model', 'state_dict'):
-            if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
-                state = checkpoint[key]
-                break
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise TypeError('not a UniConvNet state dict: expected a dict of tensors (or one under "model"/"state_dict")')
-    return {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
-
-
-def _convert(state, rules, what):
-    out, unknown = {}, []
-    for key, value in state.items():
-        for pattern, template in rules:
-            m = pattern.match(key)
-            if m:
-                new = template.format(**_fields(m))
-                if new in out:
-                    raise ValueError(f'{what}: two keys map to {new!r}')
-                out[new] = value
-                break
-        else:
-            unknown.append(key)
-    if unknown:
-        raise ValueError(f'{len(unknown)} keys are not part of {what}: {unknown[:10]}'
-                         + (' ...' if len(unknown) > 10 else ''))
-    return out
-
-
-def convert_uniconvnet(checkpoint, ema=False, include_head=True):
-    """Convert an official UniConvNet checkpoint (any variant, any wrapping) into the state dict of an mmpretrain
-    ``ImageClassifier`` with a ``largekernel.UniConvNet`` backbone (``backbone.*``, ``head.fc.*``; the official
-    head LN becomes ``backbone.norm3``). ``include_head=False`` drops ``head.fc.*`` (dense prediction).
-
-    Raises ``ValueError`` naming every key that is not part of an official UniConvNet checkpoint."""
-    out = _convert(unwrap_checkpoint(checkpoint, ema), _FORWARD, 'an official UniConvNet checkpoint')
-    if not include_head:
-        out = {k: v for k, v in out.items() if not k.startswith('head.')}
-    return out
-
-
-def to_official(state):
-    """Inverse of :func:`convert_uniconvnet` (our classifier keys -> official keys); raises ``ValueError`` naming
-    keys that have no official counterpart (e.g. out norms ``norm0..2`` of a dense-prediction backbone)."""
-    return _convert(state, _BACKWARD, 'a largekernel UniConvNet classifier with an official counterpart')
-
-
-def describe(state):
-    """Depths, dims and DCN channels per group read off a converted state dict."""
-    depths, dims, group_channels = [], [], []
+def infer_arch(state):
+    """``dict(depths, dims, dcn_group_channels)`` read off a converted state dict."""
+    depths, dims, group_channels = [], [], set()
     i = 0
     while f'backbone.stages.{i}.0.gamma1' in state:
         depths.append(len({k.split('.')[3] for k in state if k.startswith(f'backbone.stages.{i}.')}))
         dims.append(state[f'backbone.stages.{i}.0.gamma1'].shape[0])
-        group_channels.append(dims[-1] * 9 // state[f'backbone.stages.{i}.0.dcn.mask.weight'].shape[0])
+        group_channels.add(dims[-1] * 9 // state[f'backbone.stages.{i}.0.dcn.mask.weight'].shape[0])
         i += 1
-    return dict(depths=depths, dims=dims, dcn_group_channels=group_channels)
+    return dict(depths=tuple(depths), dims=tuple(dims),
+                dcn_group_channels=group_channels.pop() if len(group_channels) == 1 else tuple(group_channels))
+
+
+def _normalise(entry):
+    return dict(entry, depths=tuple(entry['depths']), dims=tuple(entry['dims']))
+
+
+def convert(checkpoint, ema=False, deploy=False, arch=None):
+    """Convert an official UniConvNet checkpoint (any variant, any wrapping) into the state dict of an mmpretrain
+    ``ImageClassifier`` with a ``largekernel.UniConvNet`` backbone, checked by loading it strictly into the detected
+    (or given) arch. UniConvNet has no re-parameterisable branch: ``deploy=True`` gives the same tensors.
+    Returns ``(state dict, summary)``."""
+    state = unwrap(checkpoint, ema)
+    stages = {int(k.split('.')[1]) for k in state if k.startswith('stages.')}
+    state = rename(state, rules(max(stages) + 1 if stages else 4), 'official UniConvNet checkpoint')
+    backbone, head = split_head(state)
+    build_arch, label = resolve_requested_arch('UniConvNet', arch, infer_arch(state), UniConvNet.arch_zoo,
+                                               _normalise)
+    out = convert_and_check(backbone, head, UniConvNet, dict(arch=build_arch), 'UniConvNet checkpoint', deploy)
+    return out, dict(arch=label, form='deploy' if deploy else 'training')
+
+
+def convert_uniconvnet(checkpoint, ema=False, include_head=True, deploy=False, arch=None):
+    """:func:`convert`, the state dict only; ``include_head=False`` drops ``head.fc.*`` (dense prediction)."""
+    out = convert(checkpoint, ema, deploy, arch)[0]
+    return out if include_head else {k: v for k, v in out.items() if not k.startswith('head.')}

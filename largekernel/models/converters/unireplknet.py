@@ -1,91 +1,96 @@
-"""Official UniRepLKNet checkpoints (AILab-CVC/UniRepLKNet) -> ``largekernel.UniRepLKNet``.
+"""Official UniRepLKNet checkpoints (AILab-CVC/UniRepLKNet ``unireplknet.py``) -> ``largekernel.UniRepLKNet``.
 
-Key layouts (spec §3.7; training form, deploy form has the subset without BNs, GRN beta and layer scale):
+Key layouts (training form; the deploy form of ``UniRepLKNet(deploy=True)`` / ``reparameterize_unireplknet()`` has
+the subset without BNs, dilated branches, GRN beta and layer scale, with biased depthwise convs):
 
 | official                                     | largekernel (mmpretrain classifier)           |
 |----------------------------------------------|-----------------------------------------------|
 | ``downsample_layers.i.j.*``                  | ``backbone.downsample_layers.i.j.*``          |
-| ``stages.i.b.dwconv.{lk_origin,origin_bn,dil_conv_k*_*,dil_bn_k*_*}.*``, ``dwconv.{weight,bias}`` | same under ``backbone.`` |
+| ``stages.i.b.dwconv.{lk_origin,origin_bn}.*`` | same under ``backbone.``                      |
+| ``stages.i.b.dwconv.{dil_conv,dil_bn}_k*_*.*`` | same under ``backbone.``                    |
+| ``stages.i.b.dwconv.{weight,bias}`` (K < 7)  | same under ``backbone.``                      |
 | ``stages.i.b.norm.*`` / ``se.{down,up}.*`` / ``gamma`` | same under ``backbone.``             |
 | ``stages.i.b.pwconv1.1.*``                   | ``backbone.stages.i.b.pwconv1.*``             |
 | ``stages.i.b.act.1.{gamma,beta}`` (GRN)      | ``backbone.stages.i.b.grn.{gamma,beta}``      |
 | ``stages.i.b.pwconv2.0.*`` / ``pwconv2.2.*`` | ``backbone.stages.i.b.pwconv2.*`` / ``ffn_norm.*`` |
-| ``norm.*`` (head LayerNorm)                  | ``backbone.norm3.*`` (classification mode)    |
+| ``norm.*`` (head LayerNorm)                  | ``backbone.norm{last}.*`` (classification)    |
 | ``head.*``                                   | ``head.fc.*``                                 |
 
-Dense-prediction checkpoints of the official mmdet/mmseg code carry the backbone under ``backbone.`` with its
-output norms ``backbone.norm0..3``; only those backbone keys convert (detector/segmentor heads belong to the
-OpenMMLab toolbox and are refused by name).
+Dense-prediction checkpoints of the official mmdet/mmseg code carry the backbone under ``backbone.`` with its output
+norms ``backbone.norm0..3``; only those backbone keys convert (detector/segmentor heads belong to the OpenMMLab
+toolbox and are reported as unknown keys).
 """
-import re
+from ..backbones.unireplknet import _SMALL_PATTERN, UniRepLKNet
+from .core import convert_and_check, rename, resolve_requested_arch, split_head, unwrap
 
-import torch
-
-_BLOCK_RULES = [  # (pattern on the part after 'stages.i.b.', replacement)
-    (r'dwconv\.(lk_origin|origin_bn|dil_conv_k\d+_\d+|dil_bn_k\d+_\d+)\.(.+)', r'dwconv.\1.\2'),
-    (r'dwconv\.(weight|bias)', r'dwconv.\1'),
-    (r'norm\.(.+)', r'norm.\1'),
-    (r'se\.(down|up)\.(weight|bias)', r'se.\1.\2'),
-    (r'pwconv1\.1\.(weight|bias)', r'pwconv1.\1'),
-    (r'act\.1\.(gamma|beta)', r'grn.\1'),
-    (r'pwconv2\.0\.(weight|bias)', r'pwconv2.\1'),
-    (r'pwconv2\.2\.(.+)', r'ffn_norm.\1'),
-    (r'gamma', r'gamma'),
+_B = r'(?:backbone\.)?stages\.(\d+)\.(\d+)\.'
+_OURS = r'backbone.stages.\1.\2.'
+BLOCK_RULES = [
+    (_B + r'dwconv\.(lk_origin|origin_bn|dil_conv_k\d+_\d+|dil_bn_k\d+_\d+)\.(.+)', _OURS + r'dwconv.\3.\4'),
+    (_B + r'dwconv\.(weight|bias)', _OURS + r'dwconv.\3'),
+    (_B + r'norm\.(.+)', _OURS + r'norm.\3'),
+    (_B + r'se\.(down|up)\.(weight|bias)', _OURS + r'se.\3.\4'),
+    (_B + r'pwconv1\.1\.(weight|bias)', _OURS + r'pwconv1.\3'),
+    (_B + r'act\.1\.(gamma|beta)', _OURS + r'grn.\3'),
+    (_B + r'pwconv2\.0\.(weight|bias)', _OURS + r'pwconv2.\3'),
+    (_B + r'pwconv2\.2\.(.+)', _OURS + r'ffn_norm.\3'),
+    (_B + r'gamma', _OURS + 'gamma'),
 ]
-_BLOCK_RULES = [(re.compile(p + '$'), r) for p, r in _BLOCK_RULES]
-_STEM = re.compile(r'downsample_layers\.\d+\.\d+\.(weight|bias)$')
-_BLOCK = re.compile(r'stages\.(\d+)\.(\d+)\.(.+)$')
 
 
-def _map_backbone_key(key, num_stages):
-    """Our backbone key for an official backbone key, or None if unknown."""
-    if _STEM.match(key) or re.fullmatch(r'norm\d\.(weight|bias)', key):
-        return key
-    if re.fullmatch(r'norm\.(weight|bias)', key):
-        return f'norm{num_stages - 1}.{key[5:]}'
-    m = _BLOCK.match(key)
-    if m:
-        for pattern, repl in _BLOCK_RULES:
-            if pattern.match(m[3]):
-                return f'stages.{m[1]}.{m[2]}.{pattern.sub(repl, m[3])}'
-    return None
-
-
-def unwrap_state_dict(checkpoint):
-    for key in ('state_dict', 'model', 'module'):
-        if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
-            checkpoint = checkpoint[key]
-            break
-    if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        raise TypeError('not a UniRepLKNet state dict: expected a dict of tensors (or one under "state_dict"/"model")')
-    return {k[7:] if k.startswith('module.') else k: v for k, v in checkpoint.items()}
-
-
-def convert_unireplknet(checkpoint):
-    """Return the largekernel state dict (mmpretrain ``ImageClassifier`` keys) of an official checkpoint."""
-    state = unwrap_state_dict(checkpoint)
-    stage_ids = {int(m[1]) for m in (re.match(r'(?:backbone\.)?stages\.(\d+)\.', k) for k in state) if m}
-    num_stages = max(stage_ids) + 1 if stage_ids else 4
-    out, unknown = {}, []
-    for key, value in state.items():
-        if key.startswith('head.') and key[5:] in ('weight', 'bias'):
-            out['head.fc.' + key[5:]] = value
-            continue
-        inner = key[len('backbone.'):] if key.startswith('backbone.') else key
-        if key.startswith('backbone.') and re.fullmatch(r'norm\.(weight|bias)', inner):
-            mapped = None  # a dense-prediction checkpoint has norm0..3, never a head norm
-        else:
-            mapped = _map_backbone_key(inner, num_stages)
-        if mapped is None:
-            unknown.append(key)
-        else:
-            out['backbone.' + mapped] = value
-    if unknown:
-        raise KeyError(f'{len(unknown)} keys are not part of the official UniRepLKNet layout (spec §3.7): '
-                       f'{unknown[:10]}{" ..." if len(unknown) > 10 else ""}')
-    return out
+def rules(num_stages):
+    return [
+        (r'(?:backbone\.)?downsample_layers\.(\d+)\.(\d+)\.(weight|bias)', r'backbone.downsample_layers.\1.\2.\3'),
+        (r'(?:backbone\.)?norm(\d+)\.(weight|bias)', r'backbone.norm\1.\2'),  # dense-prediction out norms
+        (r'norm\.(weight|bias)', rf'backbone.norm{num_stages - 1}.\1'),  # classification head norm
+        (r'head\.(weight|bias)', r'head.fc.\1'),
+    ] + BLOCK_RULES
 
 
 def is_deploy_form(state):
     """True when a (converted or official) state dict holds the re-parameterised inference form."""
     return not any('origin_bn' in k or k.endswith('ffn_norm.running_var') or 'pwconv2.2.' in k for k in state)
+
+
+def infer_arch(state):
+    """``dict(depths, dims, kernel_sizes)`` read off the depthwise convs of a converted state dict."""
+    depths, dims, kernels = [], [], []
+    i = 0
+    while f'backbone.stages.{i}.0.pwconv1.weight' in state:
+        stage = []
+        while f'backbone.stages.{i}.{len(stage)}.pwconv1.weight' in state:
+            prefix = f'backbone.stages.{i}.{len(stage)}.dwconv'
+            stage.append(state.get(f'{prefix}.lk_origin.weight', state.get(f'{prefix}.weight')).shape[-1])
+        depths.append(len(stage))
+        dims.append(state[f'backbone.stages.{i}.0.pwconv1.weight'].shape[1])
+        kernels.append(tuple(stage))
+        i += 1
+    return dict(depths=tuple(depths), dims=tuple(dims), kernel_sizes=tuple(kernels))
+
+
+def _normalise(entry):
+    depths = tuple(entry['depths'])
+    return dict(depths=depths, dims=tuple(entry['dims']),
+                kernel_sizes=tuple(tuple(k) for k in entry.get('kernel_sizes') or _SMALL_PATTERN.get(depths, ())))
+
+
+def convert(checkpoint, ema=False, deploy=False, arch=None):
+    """Convert an official UniRepLKNet checkpoint (training or deploy form, classification or dense prediction) into
+    the state dict of an mmpretrain ``ImageClassifier`` with a ``largekernel.UniRepLKNet`` backbone, checked by
+    loading it strictly into the detected (or given) arch; ``deploy=True`` returns the deploy form.
+    Returns ``(state dict, summary)``."""
+    state = unwrap(checkpoint, ema)
+    stages = {int(k.split('stages.')[1].split('.')[0]) for k in state if 'stages.' in k}
+    state = rename(state, rules(max(stages) + 1 if stages else 4), 'official UniRepLKNet checkpoint')
+    backbone, head = split_head(state)
+    deployed = is_deploy_form(state)
+    build_arch, label = resolve_requested_arch('UniRepLKNet', arch, infer_arch(state), UniRepLKNet.arch_zoo,
+                                               _normalise)
+    out = convert_and_check(backbone, head, UniRepLKNet, dict(arch=build_arch, deploy=deployed),
+                            'UniRepLKNet checkpoint', deploy and not deployed)
+    return out, dict(arch=label, form='deploy' if deploy or deployed else 'training')
+
+
+def convert_unireplknet(checkpoint, ema=False, deploy=False, arch=None):
+    """:func:`convert`, the state dict only."""
+    return convert(checkpoint, ema, deploy, arch)[0]
