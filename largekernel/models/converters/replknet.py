@@ -21,7 +21,8 @@ Checkpoints already partly re-parameterised by the official code (``small_kernel
 whose corresponding modules were re-parameterised first, and always come out in the deploy form.
 """
 
-from ..backbones.replknet import ConvBNAct, ReparamLargeKernelConv, RepLKNet
+from ..backbones.replknet import ReparamLargeKernelConv, RepLKNet
+from ..layers import ConvBN
 from .core import CheckpointMismatchError, convert_and_check, rename, resolve_requested_arch, split_head, unwrap
 
 LAYOUTS = ('auto', 'official', 'mmpretrain')
@@ -107,7 +108,7 @@ def merged_units(state):
 def _prepare(large, folded):
     def prepare(model):
         modules = dict(model.named_modules())
-        for name, cls in [(n, ReparamLargeKernelConv) for n in large] + [(n, ConvBNAct) for n in folded]:
+        for name, cls in [(n, ReparamLargeKernelConv) for n in large] + [(n, ConvBN) for n in folded]:
             if not isinstance(modules.get(name), cls):
                 raise CheckpointMismatchError('partly merged RepLKNet checkpoint', unknown=[name], notes=[
                     f'{name} is not a {cls.__name__} of the model'])
