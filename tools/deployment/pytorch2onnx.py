@@ -1,7 +1,7 @@
 """Export the deploy form of a largekernel model to ONNX and check it in onnxruntime.
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --out FILE --shape H W [--dynamic-batch]
-        [--opset 18] [--exporter dynamo|torchscript] [--tolerance 1e-4] [--cfg-options k=v ...]
+        [--opset 18] [--exporter torchscript|dynamo] [--tolerance 1e-4] [--cfg-options k=v ...]
 
 CONFIG is a training-form config or its ``*-deploy`` twin; CHECKPOINT may be of either form (the form whose keys it
 has is built, loaded strictly, then re-parameterised if it is the training form). Without a checkpoint the config's
@@ -87,7 +87,10 @@ def export(module, inputs, out, opset, dynamic_batch, exporter):
 def relative_errors(module, out, inputs):
     """Largest |ONNX - PyTorch| over the largest |PyTorch| of every output."""
     import onnxruntime
-    session = onnxruntime.InferenceSession(out, providers=['CPUExecutionProvider'])
+    try:
+        session = onnxruntime.InferenceSession(out, providers=['CPUExecutionProvider'])
+    except Exception as error:  # onnxruntime raises its own exception types
+        raise RuntimeError(f'onnxruntime cannot load {out}: {error}') from None
     got = session.run(None, {session.get_inputs()[0].name: inputs.numpy()})
     with torch.no_grad():
         want = module(inputs)
@@ -111,8 +114,10 @@ def main(argv=None):
     parser.add_argument('--shape', type=int, nargs=2, required=True, metavar=('H', 'W'), help='input size')
     parser.add_argument('--dynamic-batch', action='store_true', help='a batch dimension of any size')
     parser.add_argument('--opset', type=int, default=18)
-    parser.add_argument('--exporter', choices=('dynamo', 'torchscript'), default='dynamo',
-                        help="torch.export-based (torch's default) or the older TorchScript-based exporter")
+    parser.add_argument('--exporter', choices=('torchscript', 'dynamo'), default='torchscript',
+                        help='the TorchScript-based exporter (default: it exports every family) or the '
+                        'torch.export-based one (torch.onnx.export(dynamo=True); its graph for ShiftWise is invalid '
+                        'in torch 2.13, the tool then stops naming the onnxruntime error)')
     parser.add_argument('--tolerance', type=float, default=1e-4, help='largest relative error accepted')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)

@@ -189,11 +189,13 @@ class ShiftWiseConv(nn.Module):
         """The deploy form's computed kernels: ``(kh, kv)`` strips with the small path and the identity added to
         the centre of ``kh`` (impl 'strip'), or the scaled path filters ``(h, v, s)`` (impl 'shift'). Cached while
         gradients are off (inference), keyed on the storage and version counters of the weights and tables."""
-        sources = (self.lk_conv.weight, self.scale, self.h_table, self.v_table, self.s_table)
-        key = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in sources)
-        cache = self.__dict__.get('_kernel_cache')
-        if not torch.is_grad_enabled() and cache is not None and cache[0] == key:
-            return cache[1]
+        use_cache = not torch.is_grad_enabled() and not torch.compiler.is_compiling()  # traced: kernels in-graph
+        if use_cache:
+            sources = (self.lk_conv.weight, self.scale, self.h_table, self.v_table, self.s_table)
+            key = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in sources)
+            cache = self.__dict__.get('_kernel_cache')
+            if cache is not None and cache[0] == key:
+                return cache[1]
         h, v, s = self.path_filters()
         if self.impl == 'strip':
             kh, kv = self.strip_kernels(h, v)
@@ -203,7 +205,7 @@ class ShiftWiseConv(nn.Module):
             kernels = (kh + F.pad(s.unsqueeze(1), (r - p, r - p)), kv)
         else:
             kernels = (h, v, s)
-        if not torch.is_grad_enabled():
+        if use_cache:
             self.__dict__['_kernel_cache'] = (key, kernels)
         return kernels
 
