@@ -1,9 +1,10 @@
-"""UniRepLKNet in mmdet / mmseg / mmdet3d: the downstream configs (spec §3.12-§3.13) state the official recipes, have
-the published model sizes, and build their detectors / segmentors under their own default scope; the shared tools
-(train, test, reparameterize) run them on the committed real-image fixtures (tests/data/downstream, made by
-tools/dataset_converters/make_downstream_fixtures.py) with a tiny UniRepLKNet. The Cascade Mask R-CNN runs are
-marked slow; the UPerNet and FCOS3D runs take a few seconds each. NuScenesMetric is not run: it needs the nuScenes
-database tables and six cameras per sample (the FCOS3D test checks the predictions instead)."""
+"""UniRepLKNet in mmdet / mmseg / mmdet3d: the downstream configs state the official recipes, have the published
+model sizes (configs/unireplknet/metafile.yml), and build their detectors / segmentors under their own default
+scope; the shared tools (train, test, reparameterize) run them on the committed real-image fixtures
+(tests/data/downstream, made by tools/dataset_converters/make_downstream_fixtures.py) with a tiny UniRepLKNet. The
+Cascade Mask R-CNN runs are marked slow; the UPerNet and FCOS3D runs take a few seconds each. NuScenesMetric is not
+run: it needs the nuScenes database tables and six cameras per sample (the FCOS3D test checks the predictions
+instead)."""
 import copy
 import glob
 import importlib.util
@@ -16,6 +17,8 @@ import numpy as np
 import pytest
 import torch
 
+from largekernel.utils.model_index import get_model
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs', 'unireplknet')
 DATA = osp.join(ROOT, 'tests', 'data', 'downstream')
@@ -26,24 +29,23 @@ BN = dict(type='BN', requires_grad=True)
 DET_T = 'cascade-mask-rcnn_unireplknet-t_fpn_ms-3x_coco.py'
 SEG_T = 'upernet_unireplknet-t_8xb2-160k_ade20k-512x512.py'
 MONO3D_T = 'fcos3d_unireplknet-t_fpn_head-gn_8xb2-1x_nus-mono3d.py'
-# official settings (spec §3.12): arch, drop path, layer decay, EMA hook; published params (M, paper Table 7)
+# official settings (the official detection configs): arch, drop path, layer decay, EMA hook
 DET_RECIPES = {
-    DET_T: ('T', 0.3, 0.8, False, 89),
-    'cascade-mask-rcnn_unireplknet-s_fpn_ms-3x_coco.py': ('S', 0.5, 0.8, False, 113),
-    'cascade-mask-rcnn_unireplknet-s-in21k-pre_fpn_ms-3x_coco.py': ('S', 0.5, 0.8, True, 113),
-    'cascade-mask-rcnn_unireplknet-b-in21k-pre_fpn_ms-3x_coco.py': ('B', 0.6, 0.8, True, 155),
-    'cascade-mask-rcnn_unireplknet-l-in21k-pre_fpn_ms-3x_coco.py': ('L', 0.7, 0.7, True, 276),
-    'cascade-mask-rcnn_unireplknet-xl-in21k-pre_fpn_ms-3x_coco.py': ('XL', 0.7, 0.7, True, 443),
+    DET_T: ('T', 0.3, 0.8, False),
+    'cascade-mask-rcnn_unireplknet-s_fpn_ms-3x_coco.py': ('S', 0.5, 0.8, False),
+    'cascade-mask-rcnn_unireplknet-s-in21k-pre_fpn_ms-3x_coco.py': ('S', 0.5, 0.8, True),
+    'cascade-mask-rcnn_unireplknet-b-in21k-pre_fpn_ms-3x_coco.py': ('B', 0.6, 0.8, True),
+    'cascade-mask-rcnn_unireplknet-l-in21k-pre_fpn_ms-3x_coco.py': ('L', 0.7, 0.7, True),
+    'cascade-mask-rcnn_unireplknet-xl-in21k-pre_fpn_ms-3x_coco.py': ('XL', 0.7, 0.7, True),
 }
-# official settings (spec §3.13): arch, drop path, with_cp, layer decay, num_layers, crop; published params (M,
-# paper Table 8)
+# official settings (the official segmentation configs): arch, drop path, with_cp, layer decay, num_layers, crop
 SEG_RECIPES = {
-    SEG_T: ('T', 0.2, False, 1.0, 9, 512, 61),
-    'upernet_unireplknet-s_8xb2-160k_ade20k-512x512.py': ('S', 0.3, True, 0.9, 12, 512, 86),
-    'upernet_unireplknet-s-in21k-pre_8xb2-160k_ade20k-512x512.py': ('S', 0.3, True, 0.9, 12, 512, 86),
-    'upernet_unireplknet-s-in21k-pre_8xb2-160k_ade20k-640x640.py': ('S', 0.3, True, 0.9, 12, 640, 86),
-    'upernet_unireplknet-b-in21k-pre_8xb2-160k_ade20k-640x640.py': ('B', 0.3, True, 0.9, 12, 640, 130),
-    'upernet_unireplknet-l-in21k-pre_8xb2-160k_ade20k-640x640.py': ('L', 0.4, True, 0.85, 12, 640, 254),
+    SEG_T: ('T', 0.2, False, 1.0, 9, 512),
+    'upernet_unireplknet-s_8xb2-160k_ade20k-512x512.py': ('S', 0.3, True, 0.9, 12, 512),
+    'upernet_unireplknet-s-in21k-pre_8xb2-160k_ade20k-512x512.py': ('S', 0.3, True, 0.9, 12, 512),
+    'upernet_unireplknet-s-in21k-pre_8xb2-160k_ade20k-640x640.py': ('S', 0.3, True, 0.9, 12, 640),
+    'upernet_unireplknet-b-in21k-pre_8xb2-160k_ade20k-640x640.py': ('B', 0.3, True, 0.9, 12, 640),
+    'upernet_unireplknet-l-in21k-pre_8xb2-160k_ade20k-640x640.py': ('L', 0.4, True, 0.85, 12, 640),
 }
 DEPLOY_TWINS = {
     DET_T: 'deploy/cascade-mask-rcnn_unireplknet-t-deploy_fpn_ms-3x_coco.py',
@@ -194,7 +196,8 @@ def count_params(module):
 def test_cascade_config_states_the_official_recipe_and_builds(name):
     need('mmdet.models')
     from largekernel.models.backbones.unireplknet import UniRepLKNet
-    arch, drop_path, decay, ema, params = DET_RECIPES[name]
+    arch, drop_path, decay, ema = DET_RECIPES[name]
+    params = get_model(osp.splitext(name)[0]).params / 1e6  # published (M, paper Table 7)
     cfg = load(name)
     assert cfg.default_scope == 'mmdet'
     backbone = cfg.model.backbone
@@ -243,7 +246,8 @@ def test_cascade_config_states_the_official_recipe_and_builds(name):
 def test_upernet_config_states_the_official_recipe_and_builds(name):
     need('mmseg.models')
     from largekernel.models.backbones.unireplknet import UniRepLKNet
-    arch, drop_path, with_cp, decay, num_layers, crop, params = SEG_RECIPES[name]
+    arch, drop_path, with_cp, decay, num_layers, crop = SEG_RECIPES[name]
+    params = get_model(osp.splitext(name)[0]).params / 1e6  # published (M, paper Table 8)
     cfg = load(name)
     assert cfg.default_scope == 'mmseg' and cfg.model.pretrained is None
     backbone = cfg.model.backbone

@@ -10,6 +10,7 @@ from largekernel.models.backbones.base import load_state_dict_checked, randomize
 from largekernel.models.backbones.replknet import ReparamLargeKernelConv, RepLKNet
 from largekernel.models.converters.replknet import convert_replknet, rename_replknet
 from largekernel.utils import count_macs, count_params
+from largekernel.utils.model_index import find_model, list_models
 
 SMALL = dict(large_kernel_sizes=(9, 7, 7, 5), layers=(1, 1, 3, 1), channels=(8, 16, 24, 32), small_kernel=3)
 SMALL_XL = dict(SMALL, small_kernel=None, dw_ratio=1.5)  # XL-style: no small kernel, inverted bottleneck
@@ -51,16 +52,19 @@ def random_model(arch, seed=0, dtype=torch.float64, **kwargs):
     return model.eval()
 
 
-# -- published numbers (spec §2.8/§2.9; README / mmpretrain) -------------------------------------------------------
-@pytest.mark.parametrize('arch,published', [('31B', 79.86e6), ('31L', 172.67e6), ('XL', 335.44e6)])
+# -- published numbers (configs/replknet/metafile.yml: the official README, mmpretrain's exact parameter counts) -----
+PUBLISHED = [e for e in list_models(backbone='RepLKNet') if e.params is not None]
+SIZES = sorted({(e.arch, e.input_size) for e in PUBLISHED})  # find_model checks that configs sharing one agree
+
+
+@pytest.mark.parametrize('arch,published', sorted({e.arch: e.target('Parameters') for e in PUBLISHED}.items()))
 def test_params_match_published(arch, published):
     with torch.device('meta'):
         model = Classifier(RepLKNet(arch))
     assert count_params(model) == pytest.approx(published, rel=3e-3)
 
 
-@pytest.mark.parametrize('arch,res,published', [('31B', 224, 15.35e9), ('31B', 384, 45.12e9),
-                                                ('31L', 384, 95.99e9), ('XL', 320, 128.73e9)])
+@pytest.mark.parametrize('arch,res,published', [(a, r, find_model('RepLKNet', a, r).target('FLOPs')) for a, r in SIZES])
 def test_deploy_macs_match_published(arch, res, published):
     with torch.device('meta'):
         model = Classifier(RepLKNet(arch, deploy=True))
@@ -158,9 +162,9 @@ def test_with_cp_and_frozen_stages():
     assert all(p.requires_grad for p in frozen.downsample_layers[2].parameters())
 
 
-# -- layer-wise LR decay groups (official get_num_layer_for_replknet; spec §2.6) -----------------------------------
+# -- layer-wise LR decay groups (official get_num_layer_for_replknet) ----------------------------------------------
 def official_group(name):
-    """The official 14-group rule on official parameter names, as stated in spec §2.6."""
+    """The official 14-group rule (get_num_layer_for_replknet) on official parameter names."""
     parts = name.split('.')
     if parts[0] == 'stem':
         return 0

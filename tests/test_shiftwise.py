@@ -10,6 +10,7 @@ from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.models.backbones.shiftwise import (ShiftWise, ShiftWiseConv, ghost_split, rep_channel_count,
                                                     shift_tables)
 from largekernel.utils import count_macs, count_params
+from largekernel.utils.model_index import list_models
 
 TINY_ARCH = dict(depths=(1, 1, 2, 1), dims=(10, 12, 16, 20))
 TINY_KERNELS = (13, 11, 9, 7)
@@ -30,7 +31,7 @@ def randomize(module, seed=0):
     return module
 
 
-# -- an independent model of the official operator (spec §2.2; CUDA kernel semantics) ---------------------------
+# -- an independent model of the official operator (paper §3.5; the CUDA kernel semantics) ----------------------
 def official_pads(module):
     """Per-filter offsets in the official layout: pad[e, j * nk + t] = real_pad[position of filter t]."""
     m, k, nk, n = module.kernel_size, module.small_kernel, module.nk, module.rep_channels
@@ -74,7 +75,7 @@ def official_forward(module, x, weights, bns):
 
 
 def dense_strip_forward(module, x):
-    """Spec §2.2 "exact equivalent": depth-wise correlations with kernels assembled by placing every 3x3 filter
+    """The operator's exact dense equivalent: depth-wise correlations with kernels assembled by placing every 3x3 filter
     at its offset (horizontal 3 x L along columns, vertical L x 3 along rows, not transposed) and summing over
     edges; padding = how far the strip reaches on each side."""
     pad_h, pad_v, p = official_pads(module)
@@ -116,7 +117,7 @@ def test_ghost_split_is_official_numpy_draw():
     expected = sorted(np.random.choice(80, 20, replace=False).tolist())
     assert ghost.tolist() == expected
     assert sorted(rep.tolist() + ghost.tolist()) == list(range(80))
-    # repN for the published widths (spec §2.2 table)
+    # repN for the published widths (ghost split, §3.4)
     assert [rep_channel_count(c, 0.23) for c in (80, 160, 320, 640, 96, 192, 384, 768)] == \
         [60, 122, 246, 492, 72, 146, 294, 590]
 
@@ -182,7 +183,7 @@ def test_operator_without_ghost_channels():
     assert rel_err(op(x), expected) <= 1e-12
 
 
-@pytest.mark.parametrize('kernel_size', [51, 49, 47, 13])  # the four stages' geometry (spec §2.2 table)
+@pytest.mark.parametrize('kernel_size', [51, 49, 47, 13])  # the four stages' geometry (Table 8)
 def test_operator_matches_dense_strip_convolution(kernel_size):
     op = make_op(6, kernel_size)
     x = torch.randn(1, 6, 10, 12, dtype=torch.float64)
@@ -299,7 +300,7 @@ def test_backbone_classification_mode_and_training_step():
     assert all(g is not None and g.abs().sum() > 0 for g in grads)
 
 
-# -- published sizes (Table 3; spec §2.8) ------------------------------------------------------------------------
+# -- published sizes (Table 3; configs/shiftwise/metafile.yml) ---------------------------------------------------------
 def classifier_sizes(arch):
     with torch.device('meta'):
         model = ShiftWise(arch, gap_before_final_norm=True)
@@ -317,14 +318,17 @@ class _First(nn.Module):
         return outs[-1]
 
 
+PUBLISHED = {e.arch: e for e in list_models(backbone='ShiftWise')}
+
+
 @pytest.mark.parametrize('arch,train_params,merged_params,macs', [
-    ('tiny', 31.79e6, 31.00e6, 5.02e9), ('small', 57.31e6, 55.99e6, 9.33e9)])
+    (a, e.target('Training Parameters'), e.target('Parameters'), e.target('FLOPs')) for a, e in PUBLISHED.items()])
 def test_published_sizes(arch, train_params, merged_params, macs):
     train, merged, deploy, measured_macs = classifier_sizes(arch)
-    assert train == pytest.approx(train_params, rel=1e-3)  # spec §2.8, two Rep branches
-    assert merged == pytest.approx(merged_params, rel=3e-3)  # the published convention (paper 31M / 56M)
+    assert train == pytest.approx(train_params, rel=1e-3)  # reference count of the official model, two Rep branches
+    assert merged == pytest.approx(merged_params, rel=3e-3)  # the published convention (merged branches)
     assert deploy == pytest.approx(merged_params, rel=3e-3)  # our fully folded inference form
-    assert measured_macs == pytest.approx(macs, rel=3e-2)  # paper 5.0G / 9.4G
+    assert measured_macs == pytest.approx(macs, rel=3e-2)
 
 
 def test_deploy_kernel_cache_follows_weight_updates():
@@ -364,14 +368,15 @@ def test_benchmark_tool_on_bare_backbones(tmp_path, mode):
         benchmark.parse_args([configs[0], '--mode', 'fast'])
 
 
-@pytest.mark.parametrize('arch,published', [('tiny', 30.77e6), ('small', 55.59e6)])
+@pytest.mark.parametrize('arch,published', [(a, e.target('Pruned Parameters')) for a, e in PUBLISHED.items()])
 def test_merged_params_with_30_percent_of_lk_filters_pruned(arch, published):
-    """Spec §2.8: the merged model with 30 % of the large-kernel filters zero (the sparse-trained checkpoint)."""
+    """The merged model with 30 % of the large-kernel filters zero (the sparse-trained checkpoint)."""
     from largekernel.utils.sparsity import sparse_param_count
     with torch.device('meta'):
         model = ShiftWise(arch, num_branches=1, gap_before_final_norm=True)
         head = nn.Linear(model.channels[-1], 1000)
-    kept = sparse_param_count(model, 0.7, include=[r'mixer\.lk_convs\.\d+\.weight$'], granularity='filter')
+    kept = sparse_param_count(model, 1 - PUBLISHED[arch].sparsity, include=[r'mixer\.lk_convs\.\d+\.weight$'],
+                              granularity='filter')
     assert kept + count_params(head) == pytest.approx(published, rel=1e-3)
 
 

@@ -11,6 +11,8 @@ import time
 import pytest
 import torch
 
+from largekernel.utils.model_index import get_model
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 QS_CONFIG = osp.join(ROOT, 'configs/unireplknet/unireplknet-mini_1xb64_fashion-mnist.py')
 QS_DEPLOY = osp.join(ROOT, 'configs/unireplknet/deploy/unireplknet-mini-deploy_1xb64_fashion-mnist.py')
@@ -157,7 +159,9 @@ def test_get_flops_reports_both_forms():
     rows = get_flops.main([osp.join(ROOT, 'configs/unireplknet/unireplknet-a_8xb128-accum4_in1k.py')])
     (train_form, _, train_params, _), (deploy_form, scope, params, macs) = rows
     assert (train_form, deploy_form, scope) == ('training', 'deploy', 'model')
-    assert params / 1e6 == pytest.approx(4.44, rel=3e-3) and macs / 1e9 == pytest.approx(0.64, rel=2e-2)
+    published = get_model('unireplknet-a_8xb128-accum4_in1k')
+    assert params == pytest.approx(published.target('Parameters'), rel=3e-3)
+    assert macs == pytest.approx(published.target('FLOPs'), rel=2e-2)
     assert train_params > params
 
 
@@ -165,8 +169,9 @@ def test_get_flops_reports_sparse_counts_of_sparse_recipes():
     import get_flops
     rows = get_flops.main([osp.join(ROOT, 'configs/slak/slak-t_8xb128-accum4_in1k.py')])
     forms = {form: (params, macs) for form, _, params, macs in rows}
-    assert forms['training'][0] / 1e6 == pytest.approx(50.70, rel=3e-3)
-    assert forms['sparse@0.60'][0] / 1e6 == pytest.approx(30.0, abs=0.5)  # SLaK Table 1: 30M at 40% sparsity
+    published = get_model('slak-t_8xb128-accum4_in1k')
+    assert forms['training'][0] == pytest.approx(published.target('Dense Parameters'), rel=3e-3)
+    assert forms['sparse@0.60'][0] / 1e6 == pytest.approx(published.params / 1e6, abs=0.5)  # at 40% sparsity
 
 
 def test_missing_dataset_path_is_named(tmp_path):

@@ -1,5 +1,5 @@
-"""UniConvNet (seed 000; spec_uniconvnet §1): the pure-PyTorch DCNv3 against independent references, RFA and block
-dataflow, fidelity of all 13 variants, the shared backbone API, and bad input."""
+"""UniConvNet (ICCV 2025; supp. C): the pure-PyTorch DCNv3 against independent references, RFA and block
+dataflow, fidelity of all 13 variants, the shared backbone API and bad input."""
 import itertools
 import math
 from pathlib import Path
@@ -13,16 +13,17 @@ from largekernel.models.backbones.uniconvnet import RFA, UniConvNet, UniConvNetB
 from largekernel.models.layers.dcnv3 import DCNv3, dcnv3_grid_sample, dcnv3_torchvision
 from largekernel.registry import MODELS
 from largekernel.utils import count_macs, count_params
+from largekernel.utils.model_index import find_model, list_models
 
-# Published targets (official README, 1000-class head; spec §1.7): params (M), FLOPs (G) at 224 and 384.
-PARAMS = {'A': 3.41, 'P0': 5.18, 'P1': 6.09, 'P2': 7.59, 'N0': 10.25, 'N1': 13.09, 'N2': 15.04, 'N3': 19.69,
-          'T': 30.33, 'S': 50.03, 'B': 97.66, 'L': 201.95, 'XL': 226.70}
-FLOPS_224 = {'A': 0.589, 'P1': 0.895, 'P2': 1.25, 'N0': 1.65, 'N1': 1.88, 'N2': 2.47, 'N3': 3.37, 'T': 5.1,
-             'S': 8.48, 'B': 15.9}
-FLOPS_384 = {'T': 15.0, 'S': 24.9, 'B': 46.6, 'L': 100.1, 'XL': 115.2}
-# P0: the README's 0.932G contradicts the architecture (P0 is P1 with fewer blocks, P1 is 0.895G); the target is the
-# spec's re-derivation from the official structure (0.832G conv/linear MACs, spec §1.7 and §5 q6).
-P0_FLOPS_REDERIVED = 0.832
+# Published targets (configs/uniconvnet/metafile.yml: the official README, 1000-class head): params (M; the reference
+# counts of the official model files, the README rounds to 0.1M), FLOPs (G) at 224 and 384.
+_PUBLISHED = [e for e in list_models(backbone='UniConvNet') if e.params is not None]
+PARAMS = {e.arch: e.target('Parameters') / 1e6 for e in _PUBLISHED}
+FLOPS_224 = {e.arch: e.flops / 1e9 for e in _PUBLISHED if e.input_size == 224 and e.arch != 'P0'}
+FLOPS_384 = {e.arch: e.flops / 1e9 for e in _PUBLISHED if e.input_size == 384}
+# P0: the README's FLOPs contradict the architecture (P0 is P1 with fewer blocks, yet above P1); the target is the
+# metafile's corrected count of the official P0 structure (conv/linear MACs).
+P0_FLOPS_REDERIVED = find_model('UniConvNet', 'P0').target('FLOPs') / 1e9
 FAST_FLOPS = ('A',)
 TINY = dict(depths=(1, 1, 1, 1), dims=(16, 32, 32, 32), dcn_group_channels=8)
 
@@ -118,7 +119,7 @@ def _bilinear_zero(img, y, x):
 
 def test_dcn_fractional_offsets_match_scalar_reference():
     """Random fractional offsets (also far outside the image) against a scalar loop transcribing the sampling
-    equation of spec §1.4 (point order x-major, offsets (dx, dy), zero padding, offset_scale)."""
+    equation of the official DCNv3 (point order x-major, offsets (dx, dy), zero padding, offset_scale)."""
     torch.manual_seed(2)
     n, h, w, c, g, k, d, scale = 1, 4, 5, 4, 2, 3, 2, 0.5
     value = torch.randn(n, h, w, c, dtype=torch.float64)
@@ -232,7 +233,7 @@ def _ln(x, norm):
 
 
 def _reference_rfa(rfa, x):
-    """Spec §1.3 table, transcribed with functional ops."""
+    """The official three-layer RFA dataflow, transcribed with functional ops."""
     q = x.shape[1] // 4
     z = _ln(x, rfa.norm)
     z0, z1, z2, z3 = z[:, :q], z[:, q:2 * q], z[:, 2 * q:3 * q], z[:, 3 * q:]
@@ -261,7 +262,7 @@ def _randomize(module):
             p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * 0.2 + (1.0 if p.dim() == 1 else 0.0))
 
 
-def test_rfa_matches_spec_dataflow():
+def test_rfa_matches_reference_dataflow():
     torch.manual_seed(7)
     rfa = RFA(32).double()
     _randomize(rfa)
@@ -296,7 +297,7 @@ def test_block_without_layer_scale():
 
 
 def test_dcn_groups_per_variant():
-    """C / 8 groups for A-P2 (models_A-P2), C / 16 from N0 up (models_N0-XL), spec §1.4 table."""
+    """C / 8 groups for A-P2 (models_A-P2), C / 16 from N0 up (models_N0-XL), the official model files."""
     expected = {'A': (3, 6, 12, 24), 'P1': (4, 8, 16, 32), 'N0': (3, 6, 12, 24), 'T': (4, 8, 16, 32),
                 'S': (5, 10, 20, 40), 'B': (7, 14, 28, 56), 'L': (10, 20, 40, 80), 'XL': (10, 20, 40, 80)}
     for arch, groups in expected.items():
@@ -430,8 +431,8 @@ def test_frozen_stages():
 
 
 def test_layer_id_is_the_official_convnext_mapping():
-    """Spec §1.8: stem 0; downsample 1, 2 -> 2, 3; downsample 3 -> 12; stage 0 -> 1; stage 1 -> 2; stage 2 block b ->
-    3 + b // 3; stage 3 -> 12; final LN (and head) -> 13; num_layers = 12."""
+    """Official ConvNeXt mapping: stem 0; downsample 1, 2 -> 2, 3; downsample 3 -> 12; stage 0 -> 1; stage 1 -> 2;
+    stage 2 block b -> 3 + b // 3; stage 3 -> 12; final LN (and head) -> 13; num_layers = 12."""
     with torch.device('meta'):
         model = UniConvNet('XL', gap_before_final_norm=True)
     cases = {'downsample_layers.0.0.weight': 0, 'downsample_layers.1.1.weight': 2, 'downsample_layers.2.0.bias': 3,
@@ -464,7 +465,7 @@ def test_bad_input_is_rejected_with_clear_errors():
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Configs (supp. Tables 11-12; spec §1.8)
+# Configs (supp. Tables 11-12; official TRAINING.md)
 # ----------------------------------------------------------------------------------------------------------------
 CONFIG_DIR = Path('configs/uniconvnet')
 # stem: arch, drop path, epochs, warm-up, lr, weight decay, total batch, Mixup/CutMix, erasing, EMA, layer decay,

@@ -7,11 +7,13 @@ from largekernel.models import UniRepLKNet
 from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.models.backbones.unireplknet import DRB_BRANCHES, DilatedReparamBlock
 from largekernel.utils import count_macs, count_params
+from largekernel.utils.model_index import list_models
 
-# Journal Tables 4/5 (deploy form, 1000-class head): params in M, MACs in G at 224.
-PAPER_PARAMS = dict(A=4.44, F=6.24, P=10.74, N=18.32, T=31.04, S=55.65, B=98.01, L=218.45, XL=386.53, H=1350.0)
-PAPER_MACS = {('A', 224): 0.64, ('F', 224): 0.91, ('P', 224): 1.57, ('N', 224): 2.77, ('T', 224): 4.90,
-              ('S', 224): 9.09, ('S', 384): 26.7, ('B', 384): 47.2, ('L', 384): 105.4, ('XL', 384): 187.0}
+# The published ImageNet-1k classifiers (configs/unireplknet/metafile.yml; deploy form, 1000-class head)
+PUBLISHED = [e for e in list_models(backbone='UniRepLKNet') if e.params is not None
+             and e.training_data[-1] == 'ImageNet-1k']
+PAPER_PARAMS = {e.arch: e.target('Parameters') / 1e6 for e in PUBLISHED}
+PAPER_MACS = {(e.arch, e.input_size): e.target('FLOPs') / 1e9 for e in PUBLISHED if e.flops is not None}
 
 
 def perturb(model, seed=0):

@@ -1,4 +1,4 @@
-"""The UniRepLKNet ImageNet configs state the official recipes (spec §3.10) and build their models."""
+"""The UniRepLKNet ImageNet configs state the official recipes (official README commands) and build their models."""
 import glob
 import os.path as osp
 
@@ -11,7 +11,7 @@ from largekernel.utils import build_model_from_config
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CFG = osp.join(ROOT, 'configs/unireplknet')
 
-# arch: (config, total batch, lr, epochs, warm-up epochs, drop path, mixup, cutmix)  -- spec §3.10, README commands
+# arch: (config, total batch, lr, epochs, warm-up epochs, drop path, mixup, cutmix)  -- official README commands
 IN1K = {
     'A': ('unireplknet-a_8xb128-accum4_in1k.py', 4096, 4e-3, 300, 20, 0.0, 0.3, 0.3),
     'F': ('unireplknet-f_8xb128-accum4_in1k.py', 4096, 4e-3, 300, 20, 0.0, 0.3, 0.3),

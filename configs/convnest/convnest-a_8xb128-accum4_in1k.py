@@ -1,10 +1,10 @@
 # ConvNeSt-A (hierarchical), ImageNet-1K from scratch, 300 epochs at 224: paper appendix Table 9, column
-# "ConvNeSt A/F/P/N" (spec §3.5). There is no official code, so the paper's table is the only source.
+# "ConvNeSt A/F/P/N". There is no official code, so the paper's table is the only source.
 # Total batch 4096 = 8 GPUs x 128 x 4 accumulation steps; AdamW (0.9, 0.999) lr 4e-3, weight decay 0.05 (none on
 # norms, biases and ResScale), cosine, no layer decay, no gradient clipping; label smoothing 0.1, RandAugment (9, 0.5),
 # Mixup 0.8, CutMix 1.0, random erasing 0.25 (dataset base).
 # A/F/P/N: warm-up 50 epochs, stochastic depth 0, EMA only for N (Table 9 prints A/F/P/N and the ConvNeXt
-# re-implementation in one merged column, spec §5 q20: these values are read from it).
+# re-implementation in one merged column: these values are read from it).
 _base_ = [
     '../_base_/datasets/imagenet_bs128_convnext_224.py',
     '../_base_/schedules/imagenet_bs4096_adamw_300e.py',

@@ -1,5 +1,5 @@
 # ConvNeSt-A (isotropic, 16 x 16 patchify), ImageNet-1K from scratch, 300 epochs at 224: paper appendix Table 10,
-# column "ConvNeSt A/F/P/N/T" (spec §3.5): warm-up 50 epochs, stochastic depth 0.1, no EMA. The paper says it
+# column "ConvNeSt A/F/P/N/T": warm-up 50 epochs, stochastic depth 0.1, no EMA. The paper says it
 # adapted these small-model recipes from "Dropout reduces underfitting" (Liu et al. 2023b) but lists only the values
 # below (no early dropout), so the table is followed.
 # Total batch 4096 = 8 GPUs x 128 x 4 accumulation steps; AdamW (0.9, 0.999) lr 4e-3, weight decay 0.05 (none on

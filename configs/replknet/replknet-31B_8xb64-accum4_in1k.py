@@ -2,7 +2,7 @@
 # AdamW lr 4e-3 for a total batch of 2048 (32 GPUs x 64; the README also gives 8 x 64 x accum 4), weight decay 0.05,
 # 10 warm-up epochs then cosine to 1e-6, drop path 0.5, RandAugment rand-m9-mstd0.5-inc1, Mixup 0.8 / CutMix 1.0,
 # label smoothing 0.1, random erasing 0.25, EMA 0.9999 (evaluated with the EMA weights, as the README).
-# Open question 14: the README's total batch is 2048 (not 4096) at lr 4e-3; we follow it.
+# The README's total batch is 2048 (not the 4096 of the other recipes) at lr 4e-3; we follow it.
 # Layout: 8 GPUs, the paper's total batch reached with gradient accumulation (the name says how).
 _base_ = [
     '../_base_/models/replknet.py',

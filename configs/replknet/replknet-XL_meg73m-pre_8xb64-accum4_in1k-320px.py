@@ -4,7 +4,7 @@
 # with tools/model_converters/replknet_to_largekernel.py:  --cfg-options model.backbone.init_cfg.checkpoint=PATH).
 # Paper: 30 epochs "following BEiT", lr 1e-4, stage-wise lr decay 0.4 (RepLKNet.layer_id with num_layers=4: stem 0,
 # stage i with the transition before it i + 1, head 5), input 320, no small kernels; the official XL normalises
-# with mean = std = 127.5 (mmpretrain's XL config has 122.5, spec open question 14; we follow the official value).
+# with mean = std = 127.5 (mmpretrain's XL config has 122.5; we follow the official value).
 # Not given by the paper (our choice, marked): total batch 2048 = 32 GPUs x 64 (mmpretrain's config name),
 # weight decay 0.05, 5 warm-up epochs, drop path 0.2 (the XL pre-training value), no Mixup/CutMix (as XL
 # pre-training), label smoothing 0.1, EMA 1e-4, the RandAugment / random-erasing pipeline of the other recipes.

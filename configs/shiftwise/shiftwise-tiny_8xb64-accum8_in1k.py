@@ -1,5 +1,5 @@
 # SW-tiny (ShiftwiseConv, CVPR 2025), ImageNet-1K from scratch, 300 epochs at 224 (paper Table 8; official README
-# command; spec §2.9): total batch 4096 = 8 GPUs x 64 x 8 accumulation steps (the official 8 x 64 x update_freq 8),
+# command): total batch 4096 = 8 GPUs x 64 x 8 accumulation steps (the official 8 x 64 x update_freq 8),
 # AdamW lr 4e-3, wd 0.05, cosine to 1e-6, warm-up 5 epochs (Table 8), mixup 0.8 / cutmix 1.0, label smoothing 0.1,
 # RandAugment m9, random erasing 0.25, drop path 0.2 (README), layer scale 1e-6, no EMA (--model_ema false).
 # Kernel sizes 51, 49, 47, 13 with N = 3, ghost ratio 0.23, 2 Rep branches, 4 edges (README; main.py's ghost_ratio

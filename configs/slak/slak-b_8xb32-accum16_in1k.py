@@ -1,4 +1,4 @@
-# SLaK-B (official README command; spec §4.5): ConvNeXt-B widths x 1.3 (166, 332, 665, 1331), depths 3-3-27-3,
+# SLaK-B (official README command): ConvNeXt-B widths x 1.3 (166, 332, 665, 1331), depths 3-3-27-3,
 # drop path 0.5, prune rate 0.3, mask update every 100 optimizer steps; 16 GPUs x 32 x 8 accumulation = total
 # batch 4096.
 # Layout: 8 GPUs, the paper's total batch reached with gradient accumulation (the name says how).

@@ -1,4 +1,4 @@
-# SLaK-S (official README command; spec §4.5): as SLaK-T but depths 3-3-27-3, drop path 0.4, prune rate 0.3,
+# SLaK-S (official README command): as SLaK-T but depths 3-3-27-3, drop path 0.4, prune rate 0.3,
 # mask update every 100 optimizer steps; 8 GPUs x 64 x 8 accumulation = total batch 4096.
 _base_ = './slak-t_8xb128-accum4_in1k.py'
 model = dict(backbone=dict(arch='S', drop_path_rate=0.4), head=dict(in_channels=998))

@@ -1,4 +1,4 @@
-# SLaK-T, ImageNet-1K from scratch, 300 epochs at 224, 40% sparse (official README command; spec §4.5):
+# SLaK-T, ImageNet-1K from scratch, 300 epochs at 224, 40% sparse (official README command):
 # --Decom True --width_factor 1.3 --kernel_size 51 49 47 13 5 --drop_path 0.1 --sparse --sparsity 0.4
 # --sparse_init snip --prune magnitude --growth random --prune_rate 0.5 -u 2000, 4 GPUs x 128 x 8 accumulation
 # = total batch 4096, AdamW lr 4e-3, wd 0.05, warm-up 20 epochs (ConvNeXt main.py default; the command does not

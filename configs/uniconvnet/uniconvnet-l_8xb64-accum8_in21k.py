@@ -1,4 +1,4 @@
-# UniConvNet-L, ImageNet-22K pre-training (supp. Table 11 "UniConvNet-L (S)"; official TRAINING.md; spec §1.8):
+# UniConvNet-L, ImageNet-22K pre-training (supp. Table 11 "UniConvNet-L (S)"; official TRAINING.md):
 # 90 epochs, AdamW lr 4e-3 / wd 0.05 (off for 1-D params and biases) for a total batch of 4096 = 8 GPUs x 64 x 8
 # accumulation steps, cosine to 1e-6, drop path 0.2, layer scale 1e-6, label smoothing 0.1, RandAugment
 # m9-mstd0.5, Mixup 0.8 / CutMix 1.0, random erasing 0.25, no EMA, no evaluation.

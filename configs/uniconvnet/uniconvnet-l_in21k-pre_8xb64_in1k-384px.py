@@ -1,4 +1,4 @@
-# UniConvNet-L, ImageNet-22K -> 1K fine-tuning at 384 (supp. Table 12, D.2; official command; spec §1.8): the T/S/B
+# UniConvNet-L, ImageNet-22K -> 1K fine-tuning at 384 (supp. Table 12, D.2; official command): the T/S/B
 # fine-tuning recipe (uniconvnet-t_in1k-pre_8xb64_in1k-384px.py: 30 epochs, no warm-up, lr 5e-5, wd 1e-8, batch
 # 512, cosine, label smoothing 0.1, RandAugment, erasing 0.25, no Mixup/CutMix) with drop path 0.3, layer-wise lr
 # decay 0.8 and EMA 0.9999 (paper and command agree). The 21841-class head is dropped: only the backbone is loaded

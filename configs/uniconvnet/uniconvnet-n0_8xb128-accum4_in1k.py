@@ -1,4 +1,4 @@
-# UniConvNet-N0, ImageNet-1K from scratch: the STRONG recipe (supp. Table 11; spec §1.8): 300 epochs at 224,
+# UniConvNet-N0, ImageNet-1K from scratch: the STRONG recipe (supp. Table 11): 300 epochs at 224,
 # AdamW lr 4e-3 / wd 0.05 for a total batch of 4096 = 8 GPUs x 128 x 4 accumulation steps, 20 warm-up epochs,
 # cosine to 1e-6, label smoothing 0.1, RandAugment m9-mstd0.5, Mixup 0.8 / CutMix 1.0, random erasing 0.25,
 # layer scale 1e-6, EMA 0.9999 (evaluated), no gradient clipping, no layer decay.

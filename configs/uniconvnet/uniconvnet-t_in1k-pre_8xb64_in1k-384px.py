@@ -1,4 +1,4 @@
-# UniConvNet-T, ImageNet-1K fine-tuning at 384 from the 1K 224 model (supp. Table 12, D.2; spec §1.8): 30 epochs
+# UniConvNet-T, ImageNet-1K fine-tuning at 384 from the 1K 224 model (supp. Table 12, D.2): 30 epochs
 # without warm-up, AdamW lr 5e-5 and weight decay 1e-8 (the table's "Learning Rate Decay" row) for a total batch of
 # 512 = 8 GPUs x 64, cosine to 1e-6, layer-wise lr decay 0.7 over ConvNeXt's groups (num_layers 12; see
 # UniConvNet.layer_id), drop path 0.4, label smoothing 0.1, RandAugment, random erasing 0.25, no Mixup/CutMix.

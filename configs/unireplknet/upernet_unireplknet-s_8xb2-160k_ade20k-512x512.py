@@ -1,6 +1,6 @@
 # UniRepLKNet-S (ImageNet-1K pretrained) UPerNet 160k, 512 crops: official `upernet_unireplknet_s_512_160k_ade20k`
-# (spec §3.13; paper Table 8: 50.5 / 51.0 mIoU, 86M params, 1036G FLOPs;
-# official init unireplknet_s_in1k_224_acc83.91). Drop path 0.3, activation checkpointing, layer decay 0.9 over
+# (paper Table 8; the published results are in metafile.yml; official init
+# unireplknet_s_in1k_224_acc83.91). Drop path 0.3, activation checkpointing, layer decay 0.9 over
 # num_layers 12; the rest as the T config.
 _base_ = './upernet_unireplknet-t_8xb2-160k_ade20k-512x512.py'
 

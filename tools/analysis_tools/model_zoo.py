@@ -1,92 +1,207 @@
-"""Print the README's model-zoo tables: our measured parameters and MACs next to the papers' numbers.
+"""Render the model-zoo tables from the metafiles: our measured parameters and MACs next to the published ones.
 
-    python tools/analysis_tools/model_zoo.py [--family unireplknet ...]
+    python tools/analysis_tools/model_zoo.py                  # print the tables
+    python tools/analysis_tools/model_zoo.py --write          # update README.md and every configs/<family>/README.md
+    python tools/analysis_tools/model_zoo.py --check          # exit 1 with a diff if any of them is stale
+    python tools/analysis_tools/model_zoo.py --check --family slak   # only configs/slak/README.md
 
-Every variant is built on the meta device (no memory, no weights) with a 1000-class linear head. Parameters are
-counted in the form each paper reports (UniRepLKNet, UniConvNet, ConvNeSt, SW: the inference form; RepLKNet and
-SLaK: the training form, SLaK also at its 40% sparsity), MACs of the deploy form at the paper's resolution, in the
-convention of largekernel/utils/complexity.py. The published numbers below are the targets the tests check.
+The tables live between ``<!-- model-zoo:start -->`` and ``<!-- model-zoo:end -->``. The published numbers come
+from configs/<family>/metafile.yml (through largekernel.utils.model_index). Every ImageNet-1k classifier is built on
+the meta device (no memory, no weights) with a 1000-class linear head; parameters are counted in the metafile's
+``Params Form`` (deploy, training, or sparse: non-zero weights at the entry's ``Sparsity``), MACs of the deploy form
+(of the sparse training form for ``sparse``) at the entry's input size, in the convention of
+largekernel/utils/complexity.py.
 """
 import argparse
+import difflib
+import functools
+import os.path as osp
+import sys
 
 import torch
 from torch import nn
 
-from largekernel.models import ConvNeSt, ConvNeStIsotropic, RepLKNet, ShiftWise, SLaK, UniConvNet, UniRepLKNet
+from largekernel import models
 from largekernel.utils import count_macs, count_params
+from largekernel.utils.model_index import REPO_ROOT, list_models, load_collections
 from largekernel.utils.sparsity import sparse_macs, sparse_param_count
 
-# family: (class, params counted in form, [(arch, published params M, published MACs G or None, resolution)])
-PUBLISHED = {
-    'UniRepLKNet': (UniRepLKNet, 'deploy', [
-        ('A', 4.44, 0.64, 224), ('F', 6.24, 0.91, 224), ('P', 10.74, 1.57, 224), ('N', 18.32, 2.77, 224),
-        ('T', 31.04, 4.90, 224), ('S', 55.65, 9.09, 224), ('S', 55.65, 26.7, 384), ('B', 98.01, 47.2, 384),
-        ('L', 218.45, 105.4, 384), ('XL', 386.53, 187.0, 384), ('H', 1350.0, None, 224)]),
-    'RepLKNet': (RepLKNet, 'training', [
-        ('31B', 79.86, 15.35, 224), ('31L', 172.67, 95.99, 384), ('XL', 335.44, 128.73, 320)]),
-    # SLaK publishes only its 40%-sparse counts: dense params are the spec's analytic count, MACs are sparse MACs
-    'SLaK': (SLaK, 'training', [('T', 50.70, 5.0, 224), ('S', 91.13, 9.8, 224), ('B', 157.95, 17.1, 224)]),
-    'ShiftWise': (ShiftWise, 'deploy', [('tiny', 31.00, 5.02, 224), ('small', 55.99, 9.33, 224)]),
-    'UniConvNet': (UniConvNet, 'deploy', [
-        ('A', 3.41, 0.589, 224), ('P0', 5.18, 0.932, 224), ('P1', 6.09, 0.895, 224), ('P2', 7.59, 1.25, 224),
-        ('N0', 10.25, 1.65, 224), ('N1', 13.09, 1.88, 224), ('N2', 15.04, 2.47, 224), ('N3', 19.69, 3.37, 224),
-        ('T', 30.33, 5.1, 224), ('S', 50.03, 8.48, 224), ('B', 97.66, 15.9, 224), ('L', 201.95, 100.1, 384),
-        ('XL', 226.70, 115.2, 384)]),
-    'ConvNeSt': (ConvNeSt, 'deploy', [
-        ('A', 3.68, 0.67, 224), ('F', 5.08, 0.90, 224), ('P', 8.55, 1.5, 224), ('N', 15.06, 2.7, 224),
-        ('T', 27.34, 4.8, 224), ('S', 50.09, 9.0, 224), ('B', 89.63, 16.1, 224)]),
-    'ConvNeStIsotropic': (ConvNeStIsotropic, 'deploy', [
-        ('A', 3.31, 0.62, 224), ('F', 4.09, 0.77, 224), ('P', 6.55, 1.2, 224), ('N', 10.54, 2.0, 224),
-        ('T', 15.46, 3.0, 224), ('S', 22.51, 4.3, 224), ('B', 83.95, 16.3, 224)]),
-}
-SLAK_PUBLISHED_SPARSE = {'T': 30, 'S': 55, 'B': 95}  # SLaK Table: non-zero params at 40% sparsity (M)
+START, END = '<!-- model-zoo:start -->', '<!-- model-zoo:end -->'
+FORMS = {'deploy': 'deploy (re-parameterised) form', 'training': 'training form',
+         'sparse': 'non-zero weights of the sparse training form'}
 
 
-def classifier(cls, arch, deploy):
-    with torch.device('meta'):
-        backbone = cls(arch, deploy=deploy)
-        head = nn.Linear(backbone.channels[-1], 1000)
-    return backbone, head
+def family_of(collection):
+    """configs/<family>/metafile.yml -> family."""
+    return osp.basename(osp.dirname(collection['metafile']))
 
 
-def rows(family):
-    cls, form, variants = PUBLISHED[family]
-    for arch, params_pub, macs_pub, size in variants:
-        backbone, head = classifier(cls, arch, deploy=form == 'deploy')
-        params = (count_params(backbone) + count_params(head)) / 1e6
-        extra = ''
-        if family == 'SLaK':
-            sparse = (sparse_param_count(backbone, density=0.6) + round(0.6 * head.weight.numel()) + 1000) / 1e6
-            extra = f'{sparse:.2f}M ({SLAK_PUBLISHED_SPARSE[arch]}M)'
-        macs = None
-        if family == 'SLaK':
-            inputs = torch.zeros(1, 3, size, size, device='meta')
-            macs = (sparse_macs(backbone, density=0.6, inputs=inputs) + 0.6 * head.weight.numel()) / 1e9
-        elif macs_pub is not None:
-            deployed, _ = classifier(cls, arch, deploy=True)
-            inputs = torch.zeros(1, 3, size, size, device='meta')
-            macs = (count_macs(deployed, inputs=inputs) + head.weight.numel()) / 1e9
-        yield arch, size, params, params_pub, macs, macs_pub, extra
+@functools.lru_cache(maxsize=None)
+def measure(backbone, arch, form, input_size, sparsity=None, with_macs=True):
+    """(params, MACs or None, dense params or None) of ``backbone`` ``arch`` + a 1000-class head."""
+    cls = getattr(models, backbone)
+
+    def classifier(deploy):
+        with torch.device('meta'):
+            net = cls(arch, deploy=deploy)
+            return net, nn.Linear(net.channels[-1], 1000)
+
+    inputs = torch.zeros(1, 3, input_size, input_size, device='meta')
+    net, head = classifier(deploy=form == 'deploy')
+    params = count_params(net) + count_params(head)
+    if form == 'sparse':
+        density = 1 - sparsity
+        sparse = sparse_param_count(net, density=density) + round(density * head.weight.numel()) + head.bias.numel()
+        macs = sparse_macs(net, density=density, inputs=inputs) + density * head.weight.numel() if with_macs else None
+        return sparse, macs, params
+    macs = None
+    if with_macs:
+        deployed, _ = classifier(deploy=True)
+        macs = count_macs(deployed, inputs=inputs) + head.weight.numel()
+    return params, macs, None
+
+
+def _published(value, reference, unit, scale):
+    """The published figure; a reference count that does not round to it is a correction and is shown too."""
+    if value is None:
+        return '-'
+    text = f'{value / scale:g}'
+    decimals = len(text.partition('.')[2])
+    if reference is not None and round(reference / scale, decimals) != round(value / scale, decimals):
+        return f'{text}{unit} (corrected: {reference / scale:g}{unit})'
+    return text + unit
+
+
+def _weights(entry):
+    return f'[official]({entry.weights})' if entry.weights else '-'
+
+
+def classification_table(entries, link):
+    sparse = any(e.params_form == 'sparse' for e in entries)
+    head = ('| model | arch | input | params (ours) | params (paper) | MACs (ours) | MACs (paper) | top-1 (paper) '
+            '| weights |')
+    rule = '|---|---|---|---|---|---|---|---|---|'
+    if sparse:
+        head, rule = head + ' dense params (ours) |', rule + '---|'
+    lines = [head, rule]
+    for e in entries:
+        params, macs, dense = measure(e.backbone, e.arch, e.params_form, e.input_size, e.sparsity,
+                                      with_macs=e.flops is not None)
+        name = f'[{e.name}]({link(e.config)})' if e.config else f'{e.name} (no config)'
+        cells = [name, e.arch, str(e.input_size), f'{params / 1e6:.2f}M',
+                 _published(e.params, None, 'M', 1e6), f'{macs / 1e9:.2f}G' if macs is not None else '-',
+                 _published(e.flops, e.reference.get('FLOPs'), 'G', 1e9),
+                 f'{e.top1}' if e.top1 is not None else '-', _weights(e)]
+        if sparse:
+            cells.append(f'{dense / 1e6:.2f}M' if dense is not None else '-')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return lines
+
+
+def downstream_table(entries, link):
+    lines = ['| model | task | data | params (paper) | FLOPs (paper) | results (paper) |', '|---|---|---|---|---|---|']
+    for e in entries:
+        results = '; '.join(f'{k} {v}' for r in e.results for k, v in r['Metrics'].items()) or 'none published'
+        tasks = ', '.join(dict.fromkeys(r['Task'] for r in e.results)) or '-'
+        cells = [f'[{e.name}]({link(e.config)})', tasks, ' -> '.join(e.training_data),
+                 _published(e.params, None, 'M', 1e6), _published(e.flops, None, 'G', 1e9)
+                 + (f' at {e.input_size}' if e.flops else ''), results]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return lines
+
+
+def render_family(collection, link):
+    """Markdown lines of one collection: its ImageNet table, then its downstream table if it has one."""
+    entries = list_models(collection=collection['Name'])
+    classifiers = [e for e in entries if e.params is not None and e.training_data[-1] == 'ImageNet-1k']
+    pretraining = [e for e in entries if e.training_data[-1] == 'ImageNet-21k']
+    downstream = [e for e in entries if e.training_data[-1] not in ('ImageNet-1k', 'ImageNet-21k')]
+    lines = []
+    for backbone in dict.fromkeys(e.backbone for e in classifiers):
+        group = [e for e in classifiers if e.backbone == backbone]
+        forms = ', '.join(FORMS[f] for f in dict.fromkeys(e.params_form for e in group))
+        lines += [f'**{backbone}**, ImageNet-1k (params: {forms}, 1000-class head; MACs: '
+                  + ('sparse training form' if group[0].params_form == 'sparse' else 'deploy form') + ')', '']
+        lines += classification_table(group, link) + ['']
+    if pretraining:
+        lines += [f'**{collection["Name"]}**, ImageNet-21k pre-training (21841 classes; no published evaluation)', '',
+                  '| model | arch | input | weights |', '|---|---|---|---|']
+        lines += [f'| [{e.name}]({link(e.config)}) | {e.arch} | {e.input_size} | {_weights(e)} |' for e in pretraining]
+        lines += ['']
+    if downstream:
+        lines += [f'**{collection["Name"]}**, downstream (published results; params of the deploy-form detector / '
+                  'segmentor)', '']
+        lines += downstream_table(downstream, link) + ['']
+    return lines
+
+
+def render_root(collections):
+    lines = ['Generated by `python tools/analysis_tools/model_zoo.py --write` from the metafiles '
+             '(`configs/<family>/metafile.yml`); do not edit by hand.', '']
+    for c in collections.values():
+        family = family_of(c)
+        lines += [f'### {c["Name"]} ([configs/{family}](configs/{family}/README.md))', '']
+        lines += render_family(c, link=lambda config: config)
+    return lines
+
+
+def render_family_readme(collection):
+    lines = ['Generated by `python tools/analysis_tools/model_zoo.py --write` from `metafile.yml`; do not edit by '
+             'hand.', '']
+    return lines + render_family(collection, link=lambda config: osp.basename(config))
+
+
+def replace_block(text, block, path):
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise ValueError(f'{path}: needs exactly one {START} ... {END} block')
+    before, rest = text.split(START)
+    _, after = rest.split(END)
+    return f'{before}{START}\n' + '\n'.join(block).rstrip() + f'\n{END}{after}'
+
+
+def targets(families):
+    """[(README path, rendered block)] for the given families (all: the root README too)."""
+    collections = load_collections()
+    known = {family_of(c): c for c in collections.values()}
+    unknown = sorted(set(families or ()) - set(known))
+    if unknown:
+        raise SystemExit(f'unknown family {unknown}; valid: {sorted(known)}')
+    out = [] if families else [(osp.join(REPO_ROOT, 'README.md'), render_root(collections))]
+    for family in families or known:
+        out.append((osp.join(REPO_ROOT, 'configs', family, 'README.md'), render_family_readme(known[family])))
+    return out
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--family', nargs='+', choices=sorted(PUBLISHED), default=list(PUBLISHED))
+    parser.add_argument('--family', nargs='+', help='only these configs/<family>/README.md (default: all + root)')
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument('--write', action='store_true', help='write the tables into the READMEs')
+    mode.add_argument('--check', action='store_true', help='exit 1 with a diff if a README is stale')
     args = parser.parse_args(argv)
-    for family in args.family:
-        form = PUBLISHED[family][1]
-        sparse_col = ' | params at density 0.6 (paper)' if family == 'SLaK' else ''
-        macs_form = 'training form at density 0.6' if family == 'SLaK' else 'deploy form'
-        print(f'\n**{family}** (params: {form} form, 1000-class head; MACs: {macs_form})\n')
-        print(f'| arch | input | params (ours) | params (paper) | MACs (ours) | MACs (paper){sparse_col} |')
-        print('|---|---|---|---|---|---|' + ('---|' if sparse_col else ''))
-        for arch, size, params, params_pub, macs, macs_pub, extra in rows(family):
-            ours = f'{macs:.2f}G' if macs is not None else '-'
-            paper = f'{macs_pub}G' if macs_pub is not None else '-'
-            print(f'| {arch} | {size} | {params:.2f}M | {params_pub}M | {ours} | {paper} |'
-                  + (f' {extra} |' if extra else ''))
+    torch.set_grad_enabled(False)
+    stale = []
+    for path, block in targets(args.family):
+        if not (args.write or args.check):
+            print(f'\n<!-- {osp.relpath(path, REPO_ROOT)} -->\n' + '\n'.join(block))
+            continue
+        with open(path) as f:
+            text = f.read()
+        new = replace_block(text, block, path)
+        if args.write and new != text:
+            with open(path, 'w') as f:
+                f.write(new)
+            print(f'updated {osp.relpath(path, REPO_ROOT)}')
+        elif args.check and new != text:
+            rel = osp.relpath(path, REPO_ROOT)
+            sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), rel,
+                                                       f'{rel} (from the metafiles)'))
+            stale.append(rel)
+    if stale:
+        print(f'\nstale: {", ".join(stale)}; run python tools/analysis_tools/model_zoo.py --write', file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == '__main__':
-    torch.set_grad_enabled(False)
-    main()
+    sys.exit(main())

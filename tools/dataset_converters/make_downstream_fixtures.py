@@ -3,7 +3,7 @@
     pip download --no-deps stardist==0.9.2 imgaug==0.4.0 foolbox==3.3.4 -d /tmp/wheels
     python tools/dataset_converters/make_downstream_fixtures.py /tmp/wheels [--out tests/data/downstream]
 
-The source packages are only read (as zip files), never installed or imported. Recipes: specs/datasets.md (b)-(d).
+The source packages are only read (as zip files), never installed or imported.
 
 Sources (each file's SHA-256 goes into PROVENANCE.md next to the outputs):
 - stardist 0.9.2 (BSD-3-Clause) ``stardist/data/images/{img2d,mask2d}.tif``: a 512 x 512 fluorescence image of cell

@@ -1,4 +1,4 @@
-# SLaK image classifier for mmpretrain (spec §4.1): backbone -> GAP -> LayerNorm (the backbone's norm3 in
+# SLaK image classifier for mmpretrain (official models/SLaK.py): backbone -> GAP -> LayerNorm (the backbone's norm3 in
 # classification mode) -> Linear, as the official head; truncated-normal(0.02) init of every conv/linear, zero
 # biases, head_init_scale 1 (ConvNeXt main.py default, not changed by the SLaK commands).
 # The kernel BNs are SyncBN as in the official code (a module-global switch there); on one device SyncBN is BN.
