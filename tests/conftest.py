@@ -25,3 +25,13 @@ def single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _autograd_left_enabled():
+    """A test that switches autograd off globally (``torch.set_grad_enabled(False)`` without restoring it) breaks
+    every gradient test after it: fail that test instead, and restore the mode."""
+    yield
+    if not torch.is_grad_enabled():
+        torch.set_grad_enabled(True)
+        pytest.fail('this test left autograd disabled (torch.set_grad_enabled(False) was not restored)')

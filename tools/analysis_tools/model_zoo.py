@@ -179,9 +179,10 @@ def main(argv=None):
     mode.add_argument('--write', action='store_true', help='write the tables into the READMEs')
     mode.add_argument('--check', action='store_true', help='exit 1 with a diff if a README is stale')
     args = parser.parse_args(argv)
-    torch.set_grad_enabled(False)
     stale = []
-    for path, block in targets(args.family):
+    with torch.no_grad():
+        blocks = targets(args.family)
+    for path, block in blocks:
         if not (args.write or args.check):
             print(f'\n<!-- {osp.relpath(path, REPO_ROOT)} -->\n' + '\n'.join(block))
             continue
