@@ -14,10 +14,11 @@ from mmengine.config import Config
 
 import largekernel  # noqa: F401
 from largekernel.utils import build_model_from_config, switch_to_deploy
+from largekernel.utils.checkpoint import load_checkpoint
 
 
 def load_weights(checkpoint_path, use_ema):
-    checkpoint = torch.load(checkpoint_path, map_location='cpu', weights_only=False)
+    checkpoint = load_checkpoint(checkpoint_path)
     if use_ema:
         if 'ema_state_dict' not in checkpoint:
             raise KeyError(f'--use-ema: {checkpoint_path} has no ema_state_dict (was EMAHook enabled?)')

@@ -12,6 +12,7 @@ import argparse
 import torch
 
 from largekernel.models.converters.replknet import convert_replknet, describe
+from largekernel.utils.checkpoint import load_checkpoint
 
 
 def main(argv=None):
@@ -23,7 +24,7 @@ def main(argv=None):
     parser.add_argument('--deploy', action='store_true',
                         help='write the deploy form (merged kernels, folded BNs) of a training-form checkpoint')
     args = parser.parse_args(argv)
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
+    checkpoint = load_checkpoint(args.src)
     state = convert_replknet(checkpoint, layout=args.layout, deploy=args.deploy)
     torch.save({'state_dict': state}, args.dst)
     info = describe(state)

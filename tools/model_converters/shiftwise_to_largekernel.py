@@ -13,6 +13,7 @@ import argparse
 import torch
 
 from largekernel.models.converters.shiftwise import convert_shiftwise, describe
+from largekernel.utils.checkpoint import load_checkpoint
 
 
 def main(argv=None):
@@ -23,7 +24,7 @@ def main(argv=None):
     parser.add_argument('--ema', action='store_true', help='convert the "model_ema" entry instead of "model"')
     parser.add_argument('--no-head', action='store_true', help='drop the classifier (head.fc.*)')
     args = parser.parse_args(argv)
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
+    checkpoint = load_checkpoint(args.src)
     state = convert_shiftwise(checkpoint, num_edges=args.num_edges, ema=args.ema, include_head=not args.no_head)
     torch.save({'state_dict': state}, args.dst)
     info = describe(state)

@@ -12,6 +12,7 @@ import argparse
 import torch
 
 from largekernel.models.converters.slak import convert_slak, describe
+from largekernel.utils.checkpoint import load_checkpoint
 
 
 def main(argv=None):
@@ -22,7 +23,7 @@ def main(argv=None):
     parser.add_argument('--deploy', action='store_true',
                         help='write the deploy form (BNs folded, small kernel merged into the K x N strip)')
     args = parser.parse_args(argv)
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
+    checkpoint = load_checkpoint(args.src)
     state = convert_slak(checkpoint, ema=args.ema, deploy=args.deploy)
     torch.save({'state_dict': state}, args.dst)
     info = describe(state)

@@ -12,6 +12,7 @@ import argparse
 import torch
 
 from largekernel.models.converters.unireplknet import convert_unireplknet, is_deploy_form
+from largekernel.utils.checkpoint import load_checkpoint
 
 
 def main(argv=None):
@@ -19,7 +20,7 @@ def main(argv=None):
     parser.add_argument('src', help='official UniRepLKNet checkpoint (.pth)')
     parser.add_argument('dst', help='output path')
     args = parser.parse_args(argv)
-    state = convert_unireplknet(torch.load(args.src, map_location='cpu', weights_only=False))
+    state = convert_unireplknet(load_checkpoint(args.src))
     torch.save({'state_dict': state, 'meta': dict(converted_from=args.src)}, args.dst)
     head = state.get('head.fc.weight')
     print(f'{args.src} -> {args.dst}: {len(state)} tensors, '
