@@ -53,10 +53,11 @@ def _history_buffer_statistic(obj, name):
                                  f'HistoryBuffer.{{{",".join(_STATISTICS)}}} only')
 
 
-# Besides what torch allows by default (tensors, storages, OrderedDict, bytes): mmengine's message hub pickles its
-# logged scalars as ``HistoryBuffer`` objects (numpy arrays and the buffer's statistics methods), metrics may be
-# numpy scalars, and the official training scripts (the DeiT/ConvNeXt lineage) save their ``argparse.Namespace``.
-SAFE_GLOBALS = [HistoryBuffer, (_history_buffer_statistic, 'builtins.getattr'), argparse.Namespace,
+# Besides what torch allows by default (tensors, storages, OrderedDict, Counter, non-empty bytes): mmengine's message
+# hub pickles its logged scalars as ``HistoryBuffer`` objects (numpy arrays and the buffer's statistics methods),
+# metrics may be numpy scalars, an empty array's data pickles as ``bytes()``, and the official training scripts (the
+# DeiT/ConvNeXt lineage) save their ``argparse.Namespace``.
+SAFE_GLOBALS = [HistoryBuffer, (_history_buffer_statistic, 'builtins.getattr'), bytes, argparse.Namespace,
                 *_numpy_safe_globals()]
 
 
@@ -75,11 +76,18 @@ def unsafe_load_requested():
     return value in _TRUE
 
 
-def _offending(error):
-    """What safe loading refused, from torch's message: the global's full name where torch names one."""
-    found = re.search(r'(getattr\(.*\)) is not allowed|GLOBAL (\S+)', str(error))
+def _offending(filename, error):
+    """What safe loading refused: every global outside the allow-list (zip-format files), else torch's reason."""
+    found = re.search(r'(getattr\(.*\)) is not allowed', str(error))
     if found:
-        return found.group(1) or f'the global {found.group(2)}'
+        return found.group(1)
+    try:
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            names = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+    except ValueError:  # a legacy (pre-zip) file: torch names the first global only
+        names = re.findall(r'GLOBAL (\S+)', str(error))
+    if names:
+        return f'the global{"s" if len(names) > 1 else ""} {", ".join(names)}'
     return str(error).strip().splitlines()[-1]
 
 
@@ -109,7 +117,7 @@ def torch_load(filename, map_location=None):
     try:
         return _safe_torch_load(filename, map_location)
     except pickle.UnpicklingError as error:
-        what = _offending(error)
+        what = _offending(filename, error)
         if not unsafe_load_requested():
             raise UnsafeCheckpointError(
                 f'{filename} was refused: it needs {what}, which safe loading (torch.load weights_only=True with '
