@@ -179,20 +179,25 @@ def test_reparameterize_refuses_payload(evil, tmp_path):
         tool('tools/model_converters/reparameterize.py').main([QS_CONFIG, evil, str(tmp_path / 'deploy.pth')])
 
 
-def test_cli_refuses_payload_and_unsafe_load_opts_in(runner_run, evil, tmp_path):
-    """The command line: the error names the file; --unsafe-load evaluates a trusted checkpoint that holds an extra
-    non-tensor object, warning with its name."""
-    run = lambda *args: subprocess.run([sys.executable, 'tools/test.py', runner_run['config'], *args], cwd=ROOT,  # noqa: E731
-                                       capture_output=True, text=True, timeout=600)
-    result = run(evil, '--work-dir', str(tmp_path / 'a'))
+def test_command_line_refuses_payload(runner_run, evil, tmp_path):
+    result = subprocess.run([sys.executable, 'tools/test.py', runner_run['config'], evil, '--work-dir',
+                             str(tmp_path / 'w')], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode != 0 and f'{evil} was refused' in result.stderr
+
+
+def test_unsafe_load_flag_opts_in(runner_run, tmp_path):
+    """A trusted checkpoint holding an extra non-tensor object: refused by default, evaluated with --unsafe-load
+    (with a warning naming it), and the switch does not outlive the command."""
     trusted = str(tmp_path / 'trusted.pth')
-    checkpoint = load_checkpoint(runner_run['checkpoint'])
-    torch.save({**checkpoint, 'saved_on': datetime.date(2024, 1, 1)}, trusted)
-    result = run(trusted, '--work-dir', str(tmp_path / 'b'), '--unsafe-load')
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert f'{trusted} needs the global datetime.date' in result.stderr
-    assert 'accuracy/top1' in result.stdout + result.stderr
+    torch.save({**load_checkpoint(runner_run['checkpoint']), 'saved_on': datetime.date(2024, 1, 1)}, trusted)
+    test_tool = tool('tools/test.py')
+    args = [runner_run['config'], trusted, '--work-dir', str(tmp_path / 'w')]
+    with pytest.raises(UnsafeCheckpointError, match='datetime.date'):
+        test_tool.main(args)
+    with pytest.warns(UserWarning, match=rf'{trusted} needs the global datetime.date'):
+        assert 'accuracy/top1' in test_tool.main(args + ['--unsafe-load'])
+    with pytest.raises(UnsafeCheckpointError, match='datetime.date'):
+        load_checkpoint(trusted)
 
 
 # -- every legitimate checkpoint loads safely ---------------------------------------------------------------------------
