@@ -19,7 +19,8 @@ from mmengine.logging import HistoryBuffer
 
 import largekernel  # noqa: F401
 from largekernel.models import RepLKNet, UniRepLKNet
-from largekernel.utils.checkpoint import UNSAFE_LOAD_ENV, UnsafeCheckpointError, load_checkpoint, load_state_dict_checked
+from largekernel.utils.checkpoint import (UNSAFE_LOAD_ENV, UnsafeCheckpointError, load_checkpoint,
+                                          load_state_dict_checked)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 QS_CONFIG = osp.join(ROOT, 'configs/unireplknet/unireplknet-mini_1xb64_fashion-mnist.py')
@@ -131,6 +132,14 @@ def test_numpy_values_and_empty_buffers_load_safely(tmp_path):
     assert loaded['empty'].size == 0 and len(loaded['hub']._log_history) == 0
 
 
+def test_users_own_safe_globals_survive_a_load(tmp_path):
+    path = tmp_path / 'array.pth'
+    torch.save({'a': np.ones(2)}, path)
+    with torch.serialization.safe_globals([np.dtype, np.ndarray]):
+        load_checkpoint(path)
+        assert {np.dtype, np.ndarray} <= set(torch.serialization.get_safe_globals())
+
+
 def test_opt_in_loads_with_a_warning_naming_the_file(tmp_path, monkeypatch):
     path = str(tmp_path / 'trusted.pth')
     torch.save({'state_dict': {'w': torch.ones(2)}, 'saved_on': datetime.date(2024, 1, 1)}, path)
@@ -146,7 +155,7 @@ def test_opt_in_loads_with_a_warning_naming_the_file(tmp_path, monkeypatch):
         load_checkpoint(path)
 
 
-# -- every entry point refuses the payload ----------------------------------------------------------------------------
+# -- every entry point refuses the payload -----------------------------------------------------------------------------
 def test_train_refuses_payload_as_load_from_and_resume(runner_run, evil, tmp_path):
     train = tool('tools/train.py')
     with pytest.raises(UnsafeCheckpointError, match=rf'{evil} was refused'):
@@ -200,7 +209,7 @@ def test_unsafe_load_flag_opts_in(runner_run, tmp_path):
         load_checkpoint(trusted)
 
 
-# -- every legitimate checkpoint loads safely ---------------------------------------------------------------------------
+# -- every legitimate checkpoint loads safely --------------------------------------------------------------------------
 def test_runner_checkpoint_loads_safely_and_resumes(runner_run, tmp_path, recwarn):
     checkpoint = load_checkpoint(runner_run['checkpoint'])
     assert {'meta', 'state_dict', 'ema_state_dict', 'optimizer', 'param_schedulers', 'message_hub'} <= set(checkpoint)
@@ -236,7 +245,7 @@ def test_deploy_and_converted_checkpoints_load_safely(runner_run, tmp_path):
     assert torch.equal(dense.norm3.weight, source.norm3.weight)
 
 
-# -- strict loading: only dense-prediction out norms may be absent ---------------------------------------------------
+# -- strict loading: only dense-prediction out norms may be absent -----------------------------------------------------
 def test_missing_head_norm_is_an_error():
     state = RepLKNet(SMALL_REPLK).state_dict()  # classification form: the head BN is norm3
     without_head_bn = {k: v for k, v in state.items() if not k.startswith('norm3.')}

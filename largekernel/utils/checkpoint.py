@@ -61,6 +61,13 @@ SAFE_GLOBALS = [HistoryBuffer, (_history_buffer_statistic, 'builtins.getattr'), 
                 *_numpy_safe_globals()]
 
 
+def _safe_globals():
+    """torch's ``safe_globals`` context for those of ``SAFE_GLOBALS`` not allowed already (leaving the user's own
+    ``add_safe_globals`` in place when it exits)."""
+    allowed = torch.serialization.get_safe_globals()
+    return torch.serialization.safe_globals([g for g in SAFE_GLOBALS if g not in allowed])
+
+
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint that safe loading refused: it needs a global outside the allow-list."""
 
@@ -82,7 +89,7 @@ def _offending(filename, error):
     if found:
         return found.group(1)
     try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
+        with _safe_globals():
             names = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
     except ValueError:  # a legacy (pre-zip) file: torch names the first global only
         names = re.findall(r'GLOBAL (\S+)', str(error))
@@ -98,7 +105,7 @@ def _safe_torch_load(filename, map_location):
     table = HistoryBuffer._statistics_methods
     before = dict(table)
     try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
+        with _safe_globals():
             checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
     finally:
         foreign = sorted(k for k, v in table.items() if v is not before.get(k, getattr(HistoryBuffer, k, None)))
