@@ -1,7 +1,7 @@
 """largekernel: large-kernel ConvNets for the OpenMMLab stack.
 
-Importing the package installs the runtime fixes of ``largekernel.engine.runtime_fixes`` (checkpoint loading under
-torch >= 2.6, CPU distributed training, AMP fallback without a GPU).
+Importing the package installs the runtime fixes of ``largekernel.engine.runtime_fixes`` (safe checkpoint loading,
+CPU distributed training, AMP fallback without a GPU).
 """
 from .engine.runtime_fixes import install as _install_runtime_fixes
 

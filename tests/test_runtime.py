@@ -1,5 +1,7 @@
 """The runtime fixes installed by ``import largekernel`` and the scoped registries."""
+import os
 import pickle
+import shutil
 
 import pytest
 import torch
@@ -9,20 +11,57 @@ from torch import nn
 import largekernel  # noqa: F401
 
 
-def test_checkpoint_with_message_hub_loads(tmp_path):
-    """torch >= 2.6 defaults to weights_only=True, which rejects mmengine's pickled HistoryBuffer."""
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}',)
+
+
+def test_local_scheme_loads_runner_checkpoints_safely(tmp_path):
+    """torch >= 2.6 defaults to weights_only=True, which rejects mmengine's pickled HistoryBuffer; the patched local
+    scheme allows it (and what else Runner checkpoints need) and nothing more, for mmengine's own loaders too."""
     from mmengine.logging import MessageHub
-    from mmengine.runner.checkpoint import CheckpointLoader
-    hub = MessageHub.get_instance('test_checkpoint_with_message_hub_loads')
+    from mmengine.runner.checkpoint import CheckpointLoader, load_checkpoint
+    from largekernel.utils.checkpoint import UnsafeCheckpointError
+    hub = MessageHub.get_instance('test_local_scheme_loads_runner_checkpoints_safely')
     hub.update_scalar('train/loss', 1.5)
     path = tmp_path / 'epoch_1.pth'
-    torch.save({'state_dict': {'w': torch.ones(2)}, 'message_hub': hub.state_dict()}, path)
+    torch.save({'state_dict': {'weight': torch.ones(2, 3), 'bias': torch.zeros(2)}, 'message_hub': hub.state_dict()},
+               path)
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path)  # what mmengine 0.10.7 does without the fix
     loaded = CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
-    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+    assert torch.equal(loaded['state_dict']['weight'], torch.ones(2, 3))
+    assert loaded['message_hub']['log_scalars']['train/loss'].current() == 1.5
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         CheckpointLoader.load_checkpoint(str(tmp_path / 'missing.pth'))
+    evil, marker = tmp_path / 'evil.pth', tmp_path / 'PWNED'
+    torch.save({'state_dict': {'weight': Payload(marker)}}, evil)
+    with pytest.raises(UnsafeCheckpointError, match=f'{evil} was refused: it needs the global posix.system'):
+        load_checkpoint(nn.Linear(3, 2), str(evil))  # mmengine's load_checkpoint (and init_cfg Pretrained)
+    assert not marker.exists()
+
+
+def test_url_schemes_load_downloads_safely(tmp_path, monkeypatch):
+    """mmengine's http(s):// (and torchvision://, open-mmlab://) loader unpickles downloads fully; patched, a download
+    lands in torch's hub cache as before and is read safely."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    from largekernel.utils.checkpoint import UnsafeCheckpointError
+    served = tmp_path / 'served'
+    served.mkdir()
+    torch.save({'state_dict': {'weight': torch.ones(2)}}, served / 'good.pth')
+    torch.save({'state_dict': {'weight': Payload(tmp_path / 'PWNED')}}, served / 'evil.pth')
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
+    monkeypatch.setattr(torch.hub, 'download_url_to_file',
+                        lambda url, dst, progress=True: shutil.copy(served / url.rsplit('/', 1)[1], dst))
+    loaded = CheckpointLoader.load_checkpoint('https://example.org/models/good.pth', map_location='cpu')
+    assert torch.equal(loaded['state_dict']['weight'], torch.ones(2))
+    assert (tmp_path / 'hub' / 'checkpoints' / 'good.pth').is_file()
+    with pytest.raises(UnsafeCheckpointError, match=r'hub/checkpoints/evil.pth was refused'):
+        CheckpointLoader.load_checkpoint('https://example.org/models/evil.pth')
+    assert not (tmp_path / 'PWNED').exists()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='the fallback is for machines without a GPU')

@@ -1,7 +1,7 @@
 """Evaluate a checkpoint with a config of any OpenMMLab toolbox.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl] [--cfg-options k=v ...]
-                         [--launcher none|pytorch|slurm|mpi]
+                         [--launcher none|pytorch|slurm|mpi] [--unsafe-load]
 
 Multi-GPU: tools/dist_test.sh CONFIG CHECKPOINT GPUS [args].
 """
@@ -16,6 +16,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import largekernel  # noqa: F401  (installs the runtime fixes)
+from largekernel.utils.checkpoint import UNSAFE_LOAD_ENV, allow_unsafe_load
 
 
 def parse_args(argv=None):
@@ -28,6 +29,9 @@ def parse_args(argv=None):
                         help='override config settings, e.g. test_dataloader.batch_size=32')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='unpickle checkpoints that safe loading (weights_only=True) refuses; a pickle can run '
+                             f'arbitrary code, so only for files you trust (the same as {UNSAFE_LOAD_ENV}=1)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -71,19 +75,21 @@ def main(argv=None):
     # mmengine loads ``load_from`` non-strictly (mismatches become log warnings and the model is evaluated with
     # partly random weights); a checkpoint under test must match the config exactly.
     cfg.load_from = args.checkpoint
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.load_checkpoint = functools.partial(runner.load_checkpoint, strict=True)
-    if args.out is not None:
-        if not args.out.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--out {args.out} must end with .pkl or .pickle')
-        runner.test_evaluator.metrics.append(dump_results(cfg, args.out))
-    try:
-        return runner.test()
-    except RuntimeError as error:
-        if 'state_dict' not in str(error):
-            raise
-        raise RuntimeError(f'checkpoint {args.checkpoint} does not match the model of {args.config} (another '
-                           f'architecture or form? a deploy checkpoint needs the *-deploy config):\n{error}') from None
+    with allow_unsafe_load(args.unsafe_load):
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        runner.load_checkpoint = functools.partial(runner.load_checkpoint, strict=True)
+        if args.out is not None:
+            if not args.out.endswith(('.pkl', '.pickle')):
+                raise ValueError(f'--out {args.out} must end with .pkl or .pickle')
+            runner.test_evaluator.metrics.append(dump_results(cfg, args.out))
+        try:
+            return runner.test()
+        except RuntimeError as error:
+            if 'state_dict' not in str(error):
+                raise
+            raise RuntimeError(f'checkpoint {args.checkpoint} does not match the model of {args.config} (another '
+                               'architecture or form? a deploy checkpoint needs the *-deploy config):\n'
+                               f'{error}') from None
 
 
 if __name__ == '__main__':

@@ -2,6 +2,7 @@
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|CKPT]] [--amp] [--auto-scale-lr]
                           [--no-validate] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+                          [--unsafe-load]
 
 Multi-GPU / multi-node: tools/dist_train.sh CONFIG GPUS [args]. Without GPUs the same launcher runs DDP over
 CPU processes with gloo (see largekernel/engine/runtime_fixes.py).
@@ -15,6 +16,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import largekernel  # noqa: F401  (installs the runtime fixes)
+from largekernel.utils.checkpoint import UNSAFE_LOAD_ENV, allow_unsafe_load
 
 
 def parse_args(argv=None):
@@ -33,6 +35,9 @@ def parse_args(argv=None):
                         help='override config settings, e.g. model.backbone.drop_path_rate=0.1')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='unpickle checkpoints that safe loading (weights_only=True) refuses; a pickle can run '
+                             f'arbitrary code, so only for files you trust (the same as {UNSAFE_LOAD_ENV}=1)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -75,8 +80,9 @@ def main(argv=None):
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config {args.config} does not exist')
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    with allow_unsafe_load(args.unsafe_load):
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

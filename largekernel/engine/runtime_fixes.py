@@ -1,16 +1,22 @@
-"""Fixes for mmengine 0.10.7 on torch >= 2.6 and on machines without a GPU (stack_notes.md).
+"""Every patch largekernel applies to mmengine (0.10.7, on torch >= 2.6 and on machines without a GPU), in one place.
 
-``install()`` runs once when ``largekernel`` is imported:
+``install()`` runs once when ``largekernel`` is imported; each patch has its test in tests/test_runtime.py.
 
-1. Checkpoint loading: mmengine calls ``torch.load`` with torch's default ``weights_only=True`` (torch >= 2.6), which
-   rejects every checkpoint the Runner saves (its message hub pickles ``HistoryBuffer``). Local files the user asked
-   to load are read with ``weights_only=False``, as mmengine did before torch 2.6.
+1. Safe checkpoint loading. mmengine reads local files with torch's default ``weights_only=True`` (torch >= 2.6),
+   which rejects every checkpoint its Runner saves (the message hub pickles ``HistoryBuffer``), and downloads
+   (http(s)://, and torchvision://, open-mmlab://, mmcls://, which resolve to URLs) with ``weights_only=False``,
+   which runs any code a file carries. ``CheckpointLoader``'s local scheme (``load_from``, ``resume``, mmengine's
+   ``load_checkpoint`` and ``init_cfg`` Pretrained) and ``mmengine.runner.checkpoint.load_url`` are replaced by
+   ``largekernel.utils.checkpoint.load_from_local`` / ``load_url``: weights-only unpickling with the allow-list the
+   Runner's checkpoints need; full unpickling only on explicit opt-in (``LARGEKERNEL_UNSAFE_LOAD=1``). The pavi://
+   and s3:// schemes keep mmengine's ``torch.load`` (weights-only, without the allow-list).
 2. CPU distributed: ``--launcher pytorch`` initialises NCCL and calls ``torch.cuda.set_device``. Without CUDA we
    initialise a ``gloo`` process group instead, wrap models with ``device_ids=None`` and turn SyncBN into BN
    (SyncBN rejects CPU tensors).
 3. AMP without a GPU: ``AmpOptimWrapper`` asserts a GPU; without one it warns and runs in fp32.
+
+tools/test.py also makes its own Runner load the checkpoint strictly (on that instance, not a patch of mmengine).
 """
-import os.path as osp
 import warnings
 
 import torch
@@ -19,16 +25,11 @@ import torch.distributed as dist
 _installed = False
 
 
-def _load_local_trusted(filename, map_location=None):
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} does not exist')
-    return torch.load(filename, map_location=map_location, weights_only=False)
-
-
 def _patch_checkpoint_loading():
-    from mmengine.runner.checkpoint import CheckpointLoader
-    CheckpointLoader.register_scheme(prefixes='', force=True)(_load_local_trusted)
+    import mmengine.runner.checkpoint as mmengine_checkpoint
+    from ..utils.checkpoint import load_from_local, load_url
+    mmengine_checkpoint.CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
+    mmengine_checkpoint.load_url = load_url
 
 
 def _patch_cpu_distributed():

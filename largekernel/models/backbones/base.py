@@ -108,6 +108,11 @@ class LargeKernelBackbone(BaseModule):
                 self.add_module(f'norm{i}', self.out_norm_layer(self.channels[i]))
         self._freeze_stages()
 
+    def dense_out_norms(self):
+        """The out norms only the dense-prediction form has, absent from classification checkpoints: every
+        ``norm{i}`` but the last stage's, which is the classification head's norm in every family."""
+        return [f'norm{i}' for i in self.out_indices if self.out_norms and i != self.num_stages - 1]
+
     # -- forward -------------------------------------------------------------------------------------------------
     def forward_stage(self, i, x):
         return self.stages[i](self.downsample_layers[i](x))
