@@ -5,12 +5,14 @@ from the root), so the suite changes into the root before it collects anything; 
 from any working directory (``pytest /path/to/largekernel/tests``).
 """
 import os
+import json
 import os.path as osp
 
 import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+MANIFESTS = osp.join(ROOT, 'tests', 'data', 'official_manifests')  # key -> shape of official checkpoints
 
 
 def pytest_configure(config):
@@ -35,3 +37,25 @@ def _autograd_left_enabled():
     if not torch.is_grad_enabled():
         torch.set_grad_enabled(True)
         pytest.fail('this test left autograd disabled (torch.set_grad_enabled(False) was not restored)')
+
+
+def manifest(name):
+    with open(osp.join(MANIFESTS, f'{name}.json')) as f:
+        return json.load(f)
+
+
+def official_checkpoint(name, device='meta', seed=0):
+    """A checkpoint with the official keys and shapes of manifest ``name``: meta tensors, or random values on CPU
+    (positive BN variances, integer batch counters)."""
+    gen = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, shape in manifest(name)['keys'].items():
+        if key.endswith('num_batches_tracked'):
+            state[key] = torch.zeros(shape, dtype=torch.long, device=device)
+        elif device == 'meta':
+            state[key] = torch.empty(shape, device='meta')
+        elif key.endswith('running_var'):
+            state[key] = torch.rand(shape, generator=gen) + 0.5
+        else:
+            state[key] = torch.randn(shape, generator=gen) * 0.1
+    return {'model': state, 'epoch': 299}

@@ -18,6 +18,7 @@ import torch
 from mmengine.logging import HistoryBuffer
 
 import largekernel  # noqa: F401
+from conftest import official_checkpoint
 from largekernel.models import RepLKNet, UniRepLKNet
 from largekernel.utils.checkpoint import (UNSAFE_LOAD_ENV, UnsafeCheckpointError, load_checkpoint,
                                           load_state_dict_checked)
@@ -177,9 +178,10 @@ def test_init_cfg_pretrained_refuses_payload(evil):
 
 @pytest.mark.parametrize('family', CONVERTERS)
 def test_converters_refuse_payload(family, evil, tmp_path):
-    converter = tool(f'tools/model_converters/{family}_to_largekernel.py')
     with pytest.raises(UnsafeCheckpointError, match=rf'{evil} was refused'):
-        converter.main([evil, str(tmp_path / 'out.pth')])
+        tool('tools/model_converters/convert.py').main([family, evil, str(tmp_path / 'out.pth')])
+    with pytest.raises(UnsafeCheckpointError, match=rf'{evil} was refused'):  # the per-family alias
+        tool(f'tools/model_converters/{family}_to_largekernel.py').main([evil, str(tmp_path / 'out.pth')])
     assert not (tmp_path / 'out.pth').exists()
 
 
@@ -230,19 +232,15 @@ def test_deploy_and_converted_checkpoints_load_safely(runner_run, tmp_path):
                                                            '--use-ema'])
     assert load_checkpoint(deploy)['meta']['deploy'] is True
     # an official full training checkpoint (DeiT/ConvNeXt lineage: model, EMA, optimizer, scaler, args)
-    from test_unireplknet import to_official
-    source = UniRepLKNet(TINY_UNI, gap_before_final_norm=True)
-    state = {f'backbone.{k}': v for k, v in source.state_dict().items()}
-    state.update({'head.fc.weight': torch.zeros(5, 32), 'head.fc.bias': torch.zeros(5)})
-    official = to_official(state)
+    official = official_checkpoint('unireplknet-A', device='cpu')['model']
     src, dst = str(tmp_path / 'official.pth'), str(tmp_path / 'converted.pth')
     torch.save({'model': official, 'model_ema': official, 'optimizer': {'state': {}, 'param_groups': []},
                 'epoch': 299, 'scaler': {'scale': 65536.0}, 'args': argparse.Namespace(model='unireplknet_a')}, src)
-    tool('tools/model_converters/unireplknet_to_largekernel.py').main([src, dst])
-    dense = UniRepLKNet(TINY_UNI, out_indices=(0, 1, 2, 3),
+    tool('tools/model_converters/convert.py').main(['unireplknet', src, dst])
+    dense = UniRepLKNet('A', out_indices=(0, 1, 2, 3),
                         init_cfg=dict(type='Pretrained', checkpoint=dst, prefix='backbone.'))
     dense.init_weights()
-    assert torch.equal(dense.norm3.weight, source.norm3.weight)
+    assert torch.equal(dense.norm3.weight, official['norm.weight'])
 
 
 # -- strict loading: only dense-prediction out norms may be absent -----------------------------------------------------

@@ -1,12 +1,12 @@
 """Checkpoint converters: official layouts (key-and-shape manifests generated from the official model definitions,
 tests/data/official_manifests) -> largekernel classifiers, training and deploy form; the shared core; the CLI."""
 import importlib.util
-import json
 import os.path as osp
 
 import pytest
 import torch
 
+from conftest import manifest, official_checkpoint
 from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.models.backbones.replknet import RepLKNet
 from largekernel.models.backbones.shiftwise import ShiftWise, ShiftWiseConv
@@ -16,7 +16,6 @@ from largekernel.models.backbones.unireplknet import UniRepLKNet
 from largekernel.models.converters import FAMILIES, CheckpointMismatchError, unwrap
 from largekernel.models.converters.core import Drop, convert_and_check, rename, resolve_requested_arch
 
-MANIFESTS = 'tests/data/official_manifests'
 BACKBONES = dict(replknet=RepLKNet, unireplknet=UniRepLKNet, slak=SLaK, shiftwise=ShiftWise, uniconvnet=UniConvNet)
 # manifest -> (family, arch the converter must detect, our constructor kwargs, form of the checkpoint)
 CASES = {
@@ -35,28 +34,6 @@ CASES = {
 
 def rel_err(a, b):
     return ((a - b).norm() / b.norm()).item()
-
-
-def manifest(name):
-    with open(osp.join(MANIFESTS, f'{name}.json')) as f:
-        return json.load(f)
-
-
-def official_checkpoint(name, device='meta', seed=0):
-    """A checkpoint with the official keys and shapes of manifest ``name``: meta tensors, or random values on CPU
-    (positive BN variances, integer batch counters)."""
-    gen = torch.Generator().manual_seed(seed)
-    state = {}
-    for key, shape in manifest(name)['keys'].items():
-        if key.endswith('num_batches_tracked'):
-            state[key] = torch.zeros(shape, dtype=torch.long, device=device)
-        elif device == 'meta':
-            state[key] = torch.empty(shape, device='meta')
-        elif key.endswith('running_var'):
-            state[key] = torch.rand(shape, generator=gen) + 0.5
-        else:
-            state[key] = torch.randn(shape, generator=gen) * 0.1
-    return {'model': state, 'epoch': 299}
 
 
 def expected_keys(family, arch, deploy, **kwargs):
