@@ -1,7 +1,9 @@
 """Distillation (ConvNeSt §4.2, appendix Table 11): the NKD loss against its formula, the frozen teacher of
 DistillImageClassifier, and a short distillation run on the committed Fashion-MNIST subset."""
 import copy
+import glob
 import math
+import os.path as osp
 
 import pytest
 import torch
@@ -11,6 +13,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from largekernel.models.losses import NKDLoss, nkd_terms
+from largekernel.utils.model_index import get_model, list_models
 
 pytestmark = pytest.mark.usefixtures('single_thread')
 
@@ -222,3 +225,45 @@ def test_teacher_checkpoint_must_match_its_config(teacher_checkpoints, tmp_path)
     five_classes['head']['num_classes'] = 5
     with pytest.raises(ValueError, match=r'predicts 10 classes, the student 5'):
         MMENGINE_MODELS.build(dict(_distill_model(teacher_checkpoints['slak']), head=five_classes['head']))
+
+
+def test_teacher_follows_the_student_across_devices_and_dtypes(teacher_checkpoints):
+    init_default_scope('mmpretrain')
+    model = MMENGINE_MODELS.build(_distill_model(teacher_checkpoints['slak']))
+    model.double()
+    assert {p.dtype for p in model.teacher.parameters()} == {torch.float64}
+    assert 'frozen ImageClassifier(SLaK)' in repr(model)
+
+
+# --------------------------------------------------------------------------------------------------- configs
+KD_CONFIGS = sorted(glob.glob('configs/convnest/nkd_*.py'))
+
+
+def test_every_published_distilled_convnest_has_a_config():
+    """Table 4 lists distilled ConvNeSt-T and -S: one config each, in the metafile with its published top-1."""
+    assert [get_model(osp.splitext(osp.basename(p))[0]).arch for p in KD_CONFIGS] == ['S', 'T']
+
+
+@pytest.mark.parametrize('path', KD_CONFIGS, ids=osp.basename)
+def test_kd_config_pairs_the_named_student_and_teacher(path, teacher_checkpoints):
+    cfg, name = Config.fromfile(path), osp.splitext(osp.basename(path))[0]
+    entry = get_model(name)
+    plain = next(e for e in list_models(backbone='ConvNeSt') if e.arch == entry.arch and e.name != name)
+    assert entry.top1 > plain.top1 and f'{entry.top1}%' in open(path).read()  # the header names the target
+    arch = entry.arch.lower()
+    assert name.startswith(f'nkd_convnest-{arch}_slak-{arch}-teacher_')
+    teacher = Config.fromfile(cfg.model.teacher).model
+    assert teacher.backbone.type == 'largekernel.SLaK' and teacher.backbone.arch == entry.arch
+    assert teacher.backbone.deploy and cfg.model.teacher_checkpoint.endswith(f'slak-{arch}-deploy_in1k.pth')
+    assert cfg.model.distill_loss == dict(type='largekernel.NKDLoss', temperature=1.0, gamma=1.5)
+    assert cfg.model.backbone.drop_path_rate == 0.1 and cfg.custom_hooks == []  # Table 11
+    # the student is the plain config's model: its checkpoints load there
+    student = Config.fromfile(plain.config).model
+    kd_only = {'type', 'teacher', 'teacher_checkpoint', 'distill_loss'}
+    assert {k: v for k, v in cfg.model.items() if k not in kd_only} == dict(
+        {k: v for k, v in student.items() if k != 'type'}, backbone=dict(student.backbone, drop_path_rate=0.1))
+    # every key of the config's model is accepted (with the tiny student and teacher of the tests)
+    init_default_scope('mmpretrain')
+    small = dict(cfg.model.to_dict(), teacher=copy.deepcopy(TEACHER), teacher_checkpoint=teacher_checkpoints['slak'],
+                 backbone=dict(STUDENT['backbone']), head=dict(cfg.model.head.to_dict(), in_channels=32, num_classes=10))
+    MMENGINE_MODELS.build(small)
