@@ -13,6 +13,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from largekernel.models.losses import NKDLoss, nkd_terms
+from largekernel.utils.checkpoint import load_checkpoint
 from largekernel.utils.model_index import get_model, list_models
 
 pytestmark = pytest.mark.usefixtures('single_thread')
@@ -179,7 +180,7 @@ def test_distillation_run_on_fashion_mnist(tmp_path, teacher_checkpoints):
     total, head = (runner.message_hub.get_scalar(f'train/{k}').current() for k in ('loss', 'loss_cls'))
     assert total == pytest.approx(head + logged[-1])
 
-    checkpoint = torch.load(tmp_path / 'iter_3.pth', map_location='cpu', weights_only=False)
+    checkpoint = load_checkpoint(str(tmp_path / 'iter_3.pth'))
     student = MMENGINE_MODELS.build(copy.deepcopy(STUDENT))
     student.load_state_dict(checkpoint['state_dict'], strict=True)  # exactly the plain student's keys
     assert set(checkpoint['ema_state_dict']) == {'steps', *('module.' + k for k in student.state_dict())}
