@@ -257,7 +257,15 @@ def test_kd_config_pairs_the_named_student_and_teacher(path, teacher_checkpoints
     assert teacher.backbone.type == 'largekernel.SLaK' and teacher.backbone.arch == entry.arch
     assert teacher.backbone.deploy and cfg.model.teacher_checkpoint.endswith(f'slak-{arch}-deploy_in1k.pth')
     assert cfg.model.distill_loss == dict(type='largekernel.NKDLoss', temperature=1.0, gamma=1.5)
-    assert cfg.model.backbone.drop_path_rate == 0.1 and cfg.custom_hooks == []  # Table 11
+    # Table 11: total batch 2048 (T) / 4096 (S), AdamW lr 4e-3, warm-up 20, stochastic depth 0.1, label smoothing
+    # 0.1, Mixup 0.8, CutMix 1.0, no gradient clipping; epochs and EMA are not listed (300, none)
+    accum = cfg.optim_wrapper.accumulative_counts
+    assert 8 * cfg.train_dataloader.batch_size * accum == {'T': 2048, 'S': 4096}[entry.arch]
+    assert cfg.optim_wrapper.optimizer.lr == 4e-3 and 'clip_grad' not in cfg.optim_wrapper
+    assert cfg.param_scheduler[0].end == 20 and cfg.train_cfg.max_epochs == 300
+    assert cfg.model.backbone.drop_path_rate == 0.1 and cfg.custom_hooks == []
+    assert cfg.model.head.loss.label_smooth_val == 0.1
+    assert [(a.type, a.alpha) for a in cfg.model.train_cfg.augments] == [('Mixup', 0.8), ('CutMix', 1.0)]
     # the student is the plain config's model: its checkpoints load there
     student = Config.fromfile(plain.config).model
     kd_only = {'type', 'teacher', 'teacher_checkpoint', 'distill_loss'}
