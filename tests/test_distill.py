@@ -12,6 +12,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
+from largekernel.models.converters.core import CheckpointMismatchError
 from largekernel.models.losses import NKDLoss, nkd_terms
 from largekernel.utils.checkpoint import load_checkpoint
 from largekernel.utils.model_index import get_model, list_models
@@ -195,6 +196,7 @@ def test_distillation_term_changes_the_gradient(teacher_checkpoints):
         **DATASET, split='train', pipeline=PIPELINE), sampler=dict(type='DefaultSampler', shuffle=False)))
     batch = model.data_preprocessor(next(iter(dataset)), training=True)
     model.train()
+    assert not model.teacher.training
     losses = model(**batch, mode='loss')
     assert set(losses) == {'loss_cls', 'loss_distill'} and losses['loss_distill'] > 0
     weight = next(model.backbone.parameters())  # the stem's conv: the term reaches the whole student
@@ -211,10 +213,16 @@ def test_distillation_term_changes_the_gradient(teacher_checkpoints):
 def test_teacher_checkpoint_must_match_its_config(teacher_checkpoints, tmp_path):
     init_default_scope('mmpretrain')
     path = teacher_checkpoints['unireplknet']
-    with pytest.raises(RuntimeError, match=rf'teacher checkpoint {path} does not match this ImageClassifier .*'
-                                           r"missing keys \(\d+\): \['backbone\..*The teacher is built from "
-                                           r'ImageClassifier with backbone largekernel.SLaK'):
+    with pytest.raises(CheckpointMismatchError, match=(
+            rf'teacher checkpoint {path} does not match the teacher \(ImageClassifier with a SLaK backbone in '
+            r"training form, from a model dict\): \d+ unknown keys: \['backbone\..*"
+            r"\d+ missing keys: \['backbone\.")):
         MMENGINE_MODELS.build(_distill_model(path))
+    deploy_teacher = copy.deepcopy(TEACHER)  # the right architecture in the other form
+    deploy_teacher['backbone']['deploy'] = True
+    with pytest.raises(CheckpointMismatchError, match=r'slak.pth does not match the teacher .*SLaK backbone in '
+                                                      r'deploy form.*missing keys: .*--deploy'):
+        MMENGINE_MODELS.build(_distill_model(teacher_checkpoints['slak'], teacher=deploy_teacher))
     missing = str(tmp_path / 'absent.pth')
     with pytest.raises(FileNotFoundError, match='absent.pth'):
         MMENGINE_MODELS.build(_distill_model(missing))
@@ -273,6 +281,7 @@ def test_kd_config_pairs_the_named_student_and_teacher(path, teacher_checkpoints
         {k: v for k, v in student.items() if k != 'type'}, backbone=dict(student.backbone, drop_path_rate=0.1))
     # every key of the config's model is accepted (with the tiny student and teacher of the tests)
     init_default_scope('mmpretrain')
+    head = dict(cfg.model.head.to_dict(), in_channels=32, num_classes=10)
     small = dict(cfg.model.to_dict(), teacher=copy.deepcopy(TEACHER), teacher_checkpoint=teacher_checkpoints['slak'],
-                 backbone=dict(STUDENT['backbone']), head=dict(cfg.model.head.to_dict(), in_channels=32, num_classes=10))
-    MMENGINE_MODELS.build(small)
+                 backbone=dict(STUDENT['backbone']), head=head)
+    assert type(MMENGINE_MODELS.build(small)).__name__ == 'DistillImageClassifier'

@@ -10,8 +10,8 @@ from mmpretrain.models import ImageClassifier
 from mmpretrain.models.heads import ClsHead
 
 from ...registry import MODELS
-from ...utils.checkpoint import load_checkpoint, load_state_dict_checked
-from ..converters.core import unwrap
+from ...utils.checkpoint import load_checkpoint
+from ..converters.core import CheckpointMismatchError, unwrap
 
 
 class _Detached:
@@ -43,16 +43,25 @@ def build_teacher(teacher, checkpoint):
     if not isinstance(checkpoint, str):
         raise TypeError(f'teacher_checkpoint must be the path (or URL) of the teacher\'s weights, got {checkpoint!r}: '
                         'a distillation teacher is always a trained model')
-    model_cfg.pop('pretrained', None)
     model_cfg['_scope_'] = scope
     model = MMENGINE_MODELS.build(model_cfg)
     state = unwrap(load_checkpoint(checkpoint, map_location='cpu'))
-    described = teacher if isinstance(teacher, str) else f'{model_cfg.get("type")} with backbone ' \
-        f'{model_cfg.get("backbone", {}).get("type")}'
-    try:
-        load_state_dict_checked(model, state, source=f'teacher checkpoint {checkpoint}')
-    except RuntimeError as e:
-        raise RuntimeError(f'{e} The teacher is built from {described}.') from None
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unknown = [k for k in state if k not in own]
+    mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+                  for k, v in state.items() if k in own and v.shape != own[k].shape]
+    if missing or unknown or mismatched:
+        described = teacher if isinstance(teacher, str) else 'a model dict'
+        form = 'deploy' if getattr(getattr(model, 'backbone', None), 'deploy', False) else 'training'
+        raise CheckpointMismatchError(
+            f'teacher checkpoint {checkpoint} does not match the teacher ({type(model).__name__} with a '
+            f'{type(getattr(model, "backbone", model)).__name__} backbone in {form} form, from {described})',
+            unknown=unknown, missing=missing, mismatched=mismatched,
+            notes=['the checkpoint must be the trained teacher in largekernel\'s layout and in the form of the '
+                   'teacher config (convert official weights with tools/model_converters/convert.py, adding '
+                   '--deploy for a configs/<family>/deploy/ teacher)'])
+    model.load_state_dict(state, strict=True)
     model.requires_grad_(False)
     return model.eval()
 
