@@ -309,7 +309,8 @@ RECIPES = {
 
 
 def test_every_config_is_listed():
-    assert sorted(p.stem for p in CONFIG_DIR.glob('*.py')) == sorted(RECIPES)
+    # the distillation configs (nkd_*, Table 11) are checked in tests/test_distill.py
+    assert sorted(p.stem for p in CONFIG_DIR.glob('*.py') if not p.stem.startswith('nkd_')) == sorted(RECIPES)
 
 
 @pytest.mark.parametrize('stem', sorted(RECIPES))
