@@ -60,13 +60,14 @@ from ..layers import (DropPath, LayerNorm2d, build_batch_norm, build_depthwise_c
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
 
-# Table 1 (§2.2, Fig. 2): where the GELUs and the two norms sit. 'vanilla' (a): PW -> N -> GELU -> DW -> N -> GELU -> PW;
-# 'pre_act' (b): PW -> GELU -> N -> DW -> GELU -> N -> PW; 'post_norm' (c, ConvNeSt): PW -> GELU -> N -> DW -> GELU ->
-# PW -> N (the second norm on the low-dimensional output).
+# Table 1 (§2.2, Fig. 2): where the GELUs and the two norms sit. 'vanilla' (a): PW -> N -> GELU -> DW -> N -> GELU
+# -> PW; 'pre_act' (b): PW -> GELU -> N -> DW -> GELU -> N -> PW; 'post_norm' (c, ConvNeSt): PW -> GELU -> N -> DW ->
+# GELU -> PW -> N (the second norm on the low-dimensional output).
 BLOCK_VARIANTS = ('post_norm', 'pre_act', 'vanilla')
 NORMS = ('LN', 'BN')  # Table 3 (§2.4): LayerNorm or BatchNorm for each of the two norms
 # (conv, norm) pairs where the norm directly follows the conv: a BatchNorm there folds into the conv (deploy form)
-_FOLDABLE = {'vanilla': (('pwconv1', 'norm1'), ('dwconv', 'norm2')), 'pre_act': (), 'post_norm': (('pwconv2', 'norm2'),)}
+_FOLDABLE = {'vanilla': (('pwconv1', 'norm1'), ('dwconv', 'norm2')), 'pre_act': (),
+             'post_norm': (('pwconv2', 'norm2'),)}
 
 
 def _check_positive_ints(family, name, values):

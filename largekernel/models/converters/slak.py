@@ -45,12 +45,15 @@ def rules(num_stages):
 def layout(state):
     """``(decompose, deploy)`` of a renamed state dict: the strips (``LoRA1``/``LoRA2``, official ``Decom=True``) or
     the dense pair of ``Decom=False`` (``lkb_origin``, or ``lkb_reparam`` once merged)."""
-    forms = {name for name in ('LoRA', 'lkb_origin', 'lkb_reparam') if any(f'.large_kernel.{name}' in k for k in state)}
+    forms = {name for name in ('LoRA', 'lkb_origin', 'lkb_reparam')
+             if any(f'.large_kernel.{name}' in k for k in state)}
     if len(forms) != 1:
-        raise CheckpointMismatchError('official SLaK checkpoint', unknown=[k for k in state if '.lkb_' in k][:6], notes=[
-            f'its kernel modules mix layouts {sorted(forms)}: the strips (LoRA1/LoRA2, Decom=True) and the Decom=False '
-            'ablation (lkb_origin, or lkb_reparam after merge_kernel()) cannot both be in one SLaK model'
-            if forms else 'no large-kernel weights (large_kernel.LoRA1/LoRA2, lkb_origin or lkb_reparam) found'])
+        note = (f'its kernel modules mix layouts {sorted(forms)}: the strips (LoRA1/LoRA2, Decom=True) and the '
+                'Decom=False ablation (lkb_origin, or lkb_reparam after merge_kernel()) cannot both be in one SLaK '
+                'model' if forms else
+                'no large-kernel weights (large_kernel.LoRA1/LoRA2, lkb_origin or lkb_reparam) found')
+        raise CheckpointMismatchError('official SLaK checkpoint', unknown=[k for k in state if '.lkb_' in k][:6],
+                                      notes=[note])
     (form,) = forms
     return form == 'LoRA', form == 'lkb_reparam'
 
