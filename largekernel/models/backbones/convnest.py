@@ -119,7 +119,8 @@ class ConvNeStBlock(nn.Module):
         inner_shortcut (bool): the inner shortcut of the dual shortcut (§2.5) around norm1 + depthwise conv.
         norms (tuple[str]): ``'LN'`` or ``'BN'`` for norm1 (high-dimensional) and norm2 (low-dimensional in
             ``'post_norm'``), Table 3.
-        deploy (bool): BatchNorms that directly follow a conv are folded into it (``norms`` with ``'BN'`` only).
+        deploy (bool): BatchNorms that directly follow a conv are folded into it (``norms`` with ``'BN'`` only;
+            ``ConvNeStBNBlock`` re-parameterises the training form).
         with_cp (bool): activation checkpointing.
         conv_impl (str): depthwise conv implementation (``layers.lk_conv``).
     """
@@ -165,9 +166,17 @@ class ConvNeStBlock(nn.Module):
             y = self.norm2(self.pwconv2(self.act2(h)))
         return scale_channels(x, self.res_scale) + self.drop_path(y)
 
+    def forward(self, x):
+        return maybe_checkpoint(self._forward, x, self.with_cp)
+
+
+class ConvNeStBNBlock(ConvNeStBlock):
+    """A ``ConvNeStBlock`` with a BatchNorm among its ``norms`` (Table 3): re-parameterisable, the BNs that directly
+    follow a conv fold into it."""
+
     @torch.no_grad()
     def reparameterize(self):
-        """Fold each BatchNorm that directly follows a conv into it (the LayerNorms stay)."""
+        """Fold each BatchNorm that directly follows a conv into it (the other norms stay)."""
         if self.deploy:
             return
         for conv_name, norm_name in self.foldable:
@@ -176,9 +185,6 @@ class ConvNeStBlock(nn.Module):
                                                       like=conv))
             setattr(self, norm_name, nn.Identity())
         self.deploy = True
-
-    def forward(self, x):
-        return maybe_checkpoint(self._forward, x, self.with_cp)
 
 
 @MODELS.register_module()
@@ -240,7 +246,8 @@ class ConvNeSt(LargeKernelBackbone):
 
         self.downsample_layers = build_downsample_layers(patchify_stem(in_channels, dims[0]), dims,
                                                          norm_conv_downsample)
-        self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: ConvNeStBlock(
+        block = ConvNeStBNBlock if 'BN' in norms else ConvNeStBlock
+        self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: block(
             dims[i], kernel_size=kernel_size, expansion_ratio=expansion_ratio, drop_path=rate,
             res_scale_init_value=res_scales[i], block_variant=block_variant, inner_shortcut=inner_shortcut,
             norms=tuple(norms), deploy=deploy, with_cp=with_cp, conv_impl=conv_impl))

@@ -426,10 +426,12 @@ class ShiftWiseV1(LargeKernelBackbone):
     SW-v2 (``ShiftWise``): LN instead of BN, no GRN / FFN BN, no SE unless ``use_se``, and ``C - floor(C G)``
     shift-wise channels (SW-v2 rounds to even). The deploy form merges only the SW operators.
 
-    Table rows (configs/shiftwise/ablations/): Table 2 #11 (rep2 E4, the defaults), #12-#14 (``num_branches``,
-    ``num_edges``); #19/#20 (UniRepLKNet-T depths and widths, ``width_factor=1.0``, ``use_se`` off/on). Table 1
-    #2-#8 and Table 2 #9/#10 used fixed or reversed shift orders and BNs before the shift, which the official code
-    no longer has; they are not reproduced.
+    Table rows (configs/shiftwise/ablations/): Table 2 #11 (rep2 E4, the defaults) and #12-#14 (``num_branches``,
+    ``num_edges``). #19/#20 (UniRepLKNet-T's depths and widths, SE off/on) can be built with
+    ``arch=dict(depths=(3, 3, 18, 3), dims=(80, 160, 320, 640), width_factor=1.0)`` and ``use_se``, but the paper
+    does not say whether those runs kept this block, so they have no config. Table 1 #2-#8 and Table 2 #9/#10 used
+    fixed or reversed shift orders and BNs before the shift, which the official code no longer has; they are not
+    reproduced.
 
     Args:
         arch (str | dict): ``'tiny'``, ``'small'``, ``'base'`` (SLaK's T/S/B before widening) or a dict with
