@@ -40,7 +40,13 @@ uses ResScale only in stages 3-4; the paper does not restrict it, so ResScale is
 hence no checkpoint converter.
 
 ConvNeSt has no re-parameterisable branches (both norms are LayerNorms, which cannot be folded): ``deploy=True``
-is accepted for API uniformity and builds the same structure; ``switch_to_deploy()`` changes nothing.
+is accepted for API uniformity and builds the same structure; ``switch_to_deploy()`` changes nothing. Only the
+BatchNorm ablation (``norms``, Table 3) has something to fold: a BN right after a conv.
+
+Ablations (configs/convnest/ablations/; §2, every run 300 epochs at ConvNeSt-T size, before the ResScale, stage
+ratio and dual-shortcut steps of §2.5, i.e. ``res_scale_init_value=None, inner_shortcut=False`` and depths
+3-3-8-3 or 3-3-6-3): ``block_variant`` (Table 1), ``expansion_ratio`` with the arch's width and depths (Table 2),
+``norms`` (Table 3).
 """
 from numbers import Integral, Real
 
@@ -48,9 +54,20 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import (DropPath, LayerNorm2d, build_depthwise_conv, build_downsample_layers, build_stages,
-                      drop_path_rates, maybe_checkpoint, norm_conv_downsample, patchify_stem, scale_channels)
+from ..layers import (DropPath, LayerNorm2d, build_batch_norm, build_depthwise_conv, build_downsample_layers,
+                      build_stages, conv_from_kernel, drop_path_rates, fuse_bn, maybe_checkpoint, norm_conv_downsample,
+                      patchify_stem, scale_channels)
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
+
+
+# Table 1 (§2.2, Fig. 2): where the GELUs and the two norms sit. 'vanilla' (a): PW -> N -> GELU -> DW -> N -> GELU
+# -> PW; 'pre_act' (b): PW -> GELU -> N -> DW -> GELU -> N -> PW; 'post_norm' (c, ConvNeSt): PW -> GELU -> N -> DW ->
+# GELU -> PW -> N (the second norm on the low-dimensional output).
+BLOCK_VARIANTS = ('post_norm', 'pre_act', 'vanilla')
+NORMS = ('LN', 'BN')  # Table 3 (§2.4): LayerNorm or BatchNorm for each of the two norms
+# (conv, norm) pairs where the norm directly follows the conv: a BatchNorm there folds into the conv (deploy form)
+_FOLDABLE = {'vanilla': (('pwconv1', 'norm1'), ('dwconv', 'norm2')), 'pre_act': (),
+             'post_norm': (('pwconv2', 'norm2'),)}
 
 
 def _check_positive_ints(family, name, values):
@@ -79,6 +96,16 @@ def _res_scale_values(family, value, num):
     return values
 
 
+def _check_block_variant(family, block_variant, inner_shortcut, norms):
+    if block_variant not in BLOCK_VARIANTS:
+        raise ValueError(f'{family}: unknown block_variant {block_variant!r}; valid: {BLOCK_VARIANTS}')
+    if inner_shortcut and block_variant != 'post_norm':
+        raise ValueError(f"{family}: inner_shortcut=True needs block_variant='post_norm' (the dual shortcut of §2.5 "
+                         f"is defined on the final block), got {block_variant!r}; set inner_shortcut=False")
+    if len(tuple(norms)) != 2 or any(n not in NORMS for n in norms):
+        raise ValueError(f'{family}: norms must be two of {NORMS} (high-, low-dimensional), got {norms!r}')
+
+
 class ConvNeStBlock(nn.Module):
     """One ConvNeSt block (§2, Fig. 2); see the module docstring for the dataflow.
 
@@ -88,34 +115,76 @@ class ConvNeStBlock(nn.Module):
         expansion_ratio (int): width of the wide space, r * C (12 in the paper).
         drop_path (float): stochastic depth of the residual branch.
         res_scale_init_value (float | None): initial ResScale on the outer shortcut; None: plain identity.
+        block_variant (str): Table 1's ``'post_norm'`` (default, Fig. 2c/d), ``'pre_act'`` (2b), ``'vanilla'`` (2a).
+        inner_shortcut (bool): the inner shortcut of the dual shortcut (§2.5) around norm1 + depthwise conv.
+        norms (tuple[str]): ``'LN'`` or ``'BN'`` for norm1 (high-dimensional) and norm2 (low-dimensional in
+            ``'post_norm'``), Table 3.
+        deploy (bool): BatchNorms that directly follow a conv are folded into it (``norms`` with ``'BN'`` only;
+            ``ConvNeStBNBlock`` re-parameterises the training form).
         with_cp (bool): activation checkpointing.
         conv_impl (str): depthwise conv implementation (``layers.lk_conv``).
     """
 
     def __init__(self, dim, *, kernel_size=7, expansion_ratio=12, drop_path=0.0, res_scale_init_value=1.0,
-                 with_cp=False, conv_impl='auto'):
+                 block_variant='post_norm', inner_shortcut=True, norms=('LN', 'LN'), deploy=False, with_cp=False,
+                 conv_impl='auto'):
         super().__init__()
+        _check_block_variant('ConvNeStBlock', block_variant, inner_shortcut, norms)
         hidden = expansion_ratio * dim
         self.with_cp = with_cp
+        self.block_variant, self.inner_shortcut, self.deploy = block_variant, inner_shortcut, deploy
+        self.foldable = tuple((conv, norm) for conv, norm in _FOLDABLE[block_variant]
+                              if norms[int(norm[-1]) - 1] == 'BN')
+        norm2_channels = dim if block_variant == 'post_norm' else hidden
         self.pwconv1 = nn.Conv2d(dim, hidden, 1)
         self.act1 = nn.GELU()
-        self.norm1 = LayerNorm2d(hidden, eps=1e-6)
+        self.norm1 = self._norm(norms[0], hidden, 'norm1')
         self.dwconv = build_depthwise_conv(hidden, kernel_size, bias=True, impl=conv_impl)
         self.act2 = nn.GELU()
         self.pwconv2 = nn.Conv2d(hidden, dim, 1)
-        self.norm2 = LayerNorm2d(dim, eps=1e-6)
+        self.norm2 = self._norm(norms[1], norm2_channels, 'norm2')
         self.res_scale = None if res_scale_init_value is None else nn.Parameter(
             torch.full((dim,), float(res_scale_init_value)))
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
+    def _norm(self, kind, channels, name):
+        if kind == 'LN':
+            return LayerNorm2d(channels, eps=1e-6)
+        folded = self.deploy and any(norm == name for _, norm in self.foldable)
+        return nn.Identity() if folded else build_batch_norm(channels)
+
     def _forward(self, x):
-        h = self.act1(self.pwconv1(x))
-        h = h + self.dwconv(self.norm1(h))  # inner shortcut, in the r * C wide space
-        y = self.norm2(self.pwconv2(self.act2(h)))
+        if self.block_variant == 'vanilla':
+            h = self.act2(self.norm2(self.dwconv(self.act1(self.norm1(self.pwconv1(x))))))
+            y = self.pwconv2(h)
+        elif self.block_variant == 'pre_act':
+            h = self.norm2(self.act2(self.dwconv(self.norm1(self.act1(self.pwconv1(x))))))
+            y = self.pwconv2(h)
+        else:
+            h = self.act1(self.pwconv1(x))
+            h = h + self.dwconv(self.norm1(h)) if self.inner_shortcut else self.dwconv(self.norm1(h))
+            y = self.norm2(self.pwconv2(self.act2(h)))
         return scale_channels(x, self.res_scale) + self.drop_path(y)
 
     def forward(self, x):
         return maybe_checkpoint(self._forward, x, self.with_cp)
+
+
+class ConvNeStBNBlock(ConvNeStBlock):
+    """A ``ConvNeStBlock`` with a BatchNorm among its ``norms`` (Table 3): re-parameterisable, the BNs that directly
+    follow a conv fold into it."""
+
+    @torch.no_grad()
+    def reparameterize(self):
+        """Fold each BatchNorm that directly follows a conv into it (the other norms stay)."""
+        if self.deploy:
+            return
+        for conv_name, norm_name in self.foldable:
+            conv = getattr(self, conv_name)
+            setattr(self, conv_name, conv_from_kernel(*fuse_bn(conv.weight, conv.bias, getattr(self, norm_name)),
+                                                      like=conv))
+            setattr(self, norm_name, nn.Identity())
+        self.deploy = True
 
 
 @MODELS.register_module()
@@ -132,11 +201,16 @@ class ConvNeSt(LargeKernelBackbone):
         expansion_ratio (int): r (12 for every published variant; Table 2 sweeps 4-16).
         res_scale_init_value (float | None | sequence): ResScale init, for all stages or one entry per stage
             (None disables it there); ``(None, None, 1.0, 1.0)`` is the third-party derivative's choice.
+        block_variant (str): Table 1: ``'post_norm'`` (default), ``'pre_act'``, ``'vanilla'`` (see
+            ``ConvNeStBlock``); the latter two need ``inner_shortcut=False``.
+        inner_shortcut (bool): the inner shortcut of the dual shortcut (§2.5; True). Tables 1-3 predate it.
+        norms (tuple[str]): Table 3: ``'LN'``/``'BN'`` for the high- and the low-dimensional norm (``('LN', 'LN')``).
         drop_path_rate (float): stochastic depth, rising linearly over all blocks.
         conv_impl (str): ``'auto'``, ``'native'`` or ``'igemm'`` for the depthwise convs (layers.lk_conv).
         with_cp (bool): activation checkpointing per block.
-        deploy (bool): accepted for API uniformity; nothing to re-parameterise, the structure is the same.
-        norm_eval (bool): must stay False: there is no BatchNorm to keep in eval mode (True raises).
+        deploy (bool): the BatchNorms of ``norms`` that follow a conv are folded; otherwise accepted for API
+            uniformity (nothing to re-parameterise, the structure is the same).
+        norm_eval (bool): must stay False unless ``norms`` has a BatchNorm (True raises).
         Others: see ``LargeKernelBackbone`` (``layer_id`` is its ConvNeXt 4-stage mapping; the paper's ImageNet
         recipes use no layer decay).
     """
@@ -152,9 +226,12 @@ class ConvNeSt(LargeKernelBackbone):
     }
 
     def __init__(self, arch='T', *, in_channels=3, kernel_size=7, expansion_ratio=12, res_scale_init_value=1.0,
-                 drop_path_rate=0.0, conv_impl='auto', with_cp=False, deploy=False, out_indices=(3,),
-                 out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False,
-                 init_cfg=None):
+                 block_variant='post_norm', inner_shortcut=True, norms=('LN', 'LN'), drop_path_rate=0.0,
+                 conv_impl='auto', with_cp=False, deploy=False, out_indices=(3,), out_norms=True,
+                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
+        _check_block_variant('ConvNeSt', block_variant, inner_shortcut, norms)
+        if 'BN' in norms:
+            self.has_batch_norm = True  # the Table 3 ablation: norm_eval applies
         arch = resolve_arch('ConvNeSt', arch, self.arch_zoo, ('depths', 'dims'))
         depths, dims = tuple(arch['depths']), tuple(arch['dims'])
         _check_positive_ints('ConvNeSt', 'depths', depths)
@@ -169,9 +246,11 @@ class ConvNeSt(LargeKernelBackbone):
 
         self.downsample_layers = build_downsample_layers(patchify_stem(in_channels, dims[0]), dims,
                                                          norm_conv_downsample)
-        self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: ConvNeStBlock(
+        block = ConvNeStBNBlock if 'BN' in norms else ConvNeStBlock
+        self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: block(
             dims[i], kernel_size=kernel_size, expansion_ratio=expansion_ratio, drop_path=rate,
-            res_scale_init_value=res_scales[i], with_cp=with_cp, conv_impl=conv_impl))
+            res_scale_init_value=res_scales[i], block_variant=block_variant, inner_shortcut=inner_shortcut,
+            norms=tuple(norms), deploy=deploy, with_cp=with_cp, conv_impl=conv_impl))
         trunc_normal_init(self)
         self._finish_init()
 

@@ -10,6 +10,8 @@ FLOPs and accuracy: configs/shiftwise/metafile.yml (checked by tests/test_shiftw
 with the two Rep branches summed into one group conv (the official ``merge_branches``); our deploy form also folds
 the BatchNorms, GRN bias and layer scale. MACs in the paper's convention (see ``ShiftWiseConv.count_macs``).
 
+SW-v1 (``ShiftWiseV1``) is the same operator on the SLaK architecture, the model of the §3.2-3.7 ablations.
+
 The SW operator (§3.2-3.6) replaces an M x N / N x M strip pair by ceil(M/N) N x N filters per channel:
 
 1. ghost split: ``repN = 2 * floor(floor(C (1 - G)) / 2)`` channels (fixed random subset, numpy seed 123 as in the
@@ -46,8 +48,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import (build_batch_norm, build_downsample_layers, build_stages, conv_from_kernel, conv_norm_downsample,
-                      conv_stem, fuse_bn)
+from ..layers import (DropPath, LayerNorm2d, SEBlock, build_batch_norm, build_downsample_layers, build_stages,
+                      conv_from_kernel, conv_norm_downsample, conv_stem, fuse_bn, layer_scale, maybe_checkpoint,
+                      norm_conv_downsample, patchify_stem, scale_channels)
 from ..layers.grn_block import GRNFFNBlock
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
@@ -100,10 +103,12 @@ class ShiftWiseConv(nn.Module):
         deploy (bool): inference form: one merged conv, the three BNs folded into per-path scales and one bias.
         norm_cfg (dict): the three post-shift BatchNorms (``dict(type='SyncBN')`` in the official code).
         seed (int): seed of the ghost split and of the shift tables (123 in the official code).
+        rep_channels (int | None): number of shift-wise channels; None: SW-v2's rule ``rep_channel_count``
+            (SW-v1 passes ``C - floor(C G)``, see ``ShiftWiseV1``).
     """
 
     def __init__(self, channels, kernel_size, small_kernel=3, *, ghost_ratio=0.23, num_branches=2, num_edges=4,
-                 padding='code', impl=None, deploy=False, norm_cfg=None, seed=123):
+                 padding='code', impl=None, deploy=False, norm_cfg=None, seed=123, rep_channels=None):
         super().__init__()
         if not (isinstance(channels, int) and channels >= 1):
             raise ValueError(f'ShiftWiseConv: channels must be a positive int, got {channels!r}')
@@ -126,7 +131,12 @@ class ShiftWiseConv(nn.Module):
         for name, value in (('num_branches', num_branches), ('num_edges', num_edges)):
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f'ShiftWiseConv: {name} must be a positive int, got {value!r}')
-        rep, ghost = ghost_split(channels, rep_channel_count(channels, ghost_ratio), seed)
+        if rep_channels is None:
+            rep_channels = rep_channel_count(channels, ghost_ratio)
+        elif not (isinstance(rep_channels, int) and 0 < rep_channels <= channels):
+            raise ValueError(f'ShiftWiseConv: rep_channels must be an int in [1, {channels}] or None, '
+                             f'got {rep_channels!r}')
+        rep, ghost = ghost_split(channels, rep_channels, seed)
         if len(rep) < 2:
             raise ValueError(f'ShiftWiseConv: channels={channels} with ghost_ratio={ghost_ratio} leaves '
                              f'{len(rep)} shift-wise channels; at least 2 are needed')
@@ -297,13 +307,15 @@ class ShiftWiseBlock(GRNFFNBlock):
 
     def __init__(self, dim, kernel_size, small_kernel=3, *, ghost_ratio=0.23, num_branches=2, num_edges=4,
                  padding='code', impl=None, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False, with_cp=False,
-                 norm_cfg=None, seed=123):
+                 norm_cfg=None, seed=123, use_se=True):
         mixer = ShiftWiseConv(dim, kernel_size, small_kernel, ghost_ratio=ghost_ratio, num_branches=num_branches,
                               num_edges=num_edges, padding=padding, impl=impl, deploy=deploy, norm_cfg=norm_cfg,
                               seed=seed)
         super().__init__(dim, mixer, build_batch_norm(dim, norm_cfg), drop_path=drop_path,
                          layer_scale_init_value=layer_scale_init_value, deploy=deploy, with_cp=with_cp,
                          norm_cfg=norm_cfg)
+        if not use_se:  # ShiftwiseConv Table 9 #25 ("#24 - SE")
+            self.se = nn.Identity()
 
     def reparameterize_mixer(self):
         self.mixer.reparameterize()
@@ -327,9 +339,13 @@ class ShiftWise(LargeKernelBackbone):
         drop_path_rate (float): stochastic depth, rising linearly over all blocks (SW-tiny: 0.2).
         layer_scale_init_value (float | None): initial layer scale (1e-6); None or 0 disables it.
         norm_cfg (dict): the BatchNorms of every block (``dict(type='SyncBN')`` for detection/segmentation).
+        use_se (bool): the SE block of every block (True); False is ShiftwiseConv Table 9 #25 ("#24 - SE").
         with_cp (bool): activation checkpointing per block.
         deploy (bool): build the inference form directly.
         Others: see ``LargeKernelBackbone``.
+
+    Ablations (configs/shiftwise/ablations/): ``ghost_ratio=0`` is Table 9 #26 ("#24 - ghost"), ``use_se=False``
+    Table 9 #25.
     """
     arch_zoo = {
         'tiny': dict(depths=(3, 3, 18, 3), dims=(80, 160, 320, 640)),
@@ -338,9 +354,9 @@ class ShiftWise(LargeKernelBackbone):
 
     def __init__(self, arch='tiny', *, in_channels=3, kernel_sizes=(51, 49, 47, 13), small_kernel=3,
                  ghost_ratio=0.23, num_branches=2, num_edges=4, padding='code', impl=None, seed=123,
-                 drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False, deploy=False,
-                 out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False,
-                 channels_last=False, init_cfg=None):
+                 drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, use_se=True, with_cp=False,
+                 deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0,
+                 norm_eval=False, channels_last=False, init_cfg=None):
         arch = resolve_arch('ShiftWise', arch, self.arch_zoo, ('depths', 'dims'))
         depths, dims = tuple(arch['depths']), tuple(arch['dims'])
         check_stage_lengths('ShiftWise', depths=depths, dims=dims)
@@ -357,6 +373,110 @@ class ShiftWise(LargeKernelBackbone):
             dims[i], self.kernel_sizes[i], small_kernel, ghost_ratio=ghost_ratio, num_branches=num_branches,
             num_edges=num_edges, padding=padding, impl=impl, drop_path=rate,
             layer_scale_init_value=layer_scale_init_value, deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg,
-            seed=seed))
+            seed=seed, use_se=use_se))
+        trunc_normal_init(self)
+        self._finish_init()
+
+
+def v1_rep_channels(channels, ghost_ratio):
+    """SW-v1's shift-wise channel count ``C - floor(C G)`` (may be odd; SW-v2 rounds down to even instead)."""
+    return channels - int(channels * ghost_ratio)
+
+
+class ShiftWiseV1Block(nn.Module):
+    """SW-v1 block: SLaK's ConvNeXt block with the SW operator as its large kernel,
+    ``x + DropPath(gamma * Linear(GELU(Linear(LN(SW(x))))))``; with ``use_se`` the LN runs channels-first and an
+    SE block follows it (the official ``use_se`` switch; ShiftwiseConv Table 2 #20). Only the SW operator
+    re-parameterises (``large_kernel``; the LN cannot be folded)."""
+
+    def __init__(self, dim, kernel_size, small_kernel=3, *, ghost_ratio=0.23, num_branches=2, num_edges=4,
+                 padding='code', impl=None, drop_path=0.0, layer_scale_init_value=1e-6, use_se=False, deploy=False,
+                 with_cp=False, norm_cfg=None, seed=123):
+        super().__init__()
+        self.with_cp = with_cp
+        self.large_kernel = ShiftWiseConv(dim, kernel_size, small_kernel, ghost_ratio=ghost_ratio,
+                                          num_branches=num_branches, num_edges=num_edges, padding=padding, impl=impl,
+                                          deploy=deploy, norm_cfg=norm_cfg, seed=seed,
+                                          rep_channels=v1_rep_channels(dim, ghost_ratio))
+        self.norm = LayerNorm2d(dim, eps=1e-6) if use_se else nn.LayerNorm(dim, eps=1e-6)
+        self.se = SEBlock(dim, reduction=4) if use_se else None
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * dim, dim)
+        self.gamma = layer_scale(dim, layer_scale_init_value)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def _forward(self, x):
+        y = self.large_kernel(x)
+        y = self.se(self.norm(y)).permute(0, 2, 3, 1) if self.se is not None else self.norm(y.permute(0, 2, 3, 1))
+        y = scale_channels(self.pwconv2(self.act(self.pwconv1(y))), self.gamma, dim=-1)
+        return x + self.drop_path(y.permute(0, 3, 1, 2))
+
+    def forward(self, x):
+        return maybe_checkpoint(self._forward, x, self.with_cp)
+
+
+@MODELS.register_module()
+class ShiftWiseV1(LargeKernelBackbone):
+    """ShiftwiseConv SW-v1: the SW operator on the SLaK architecture (official ``ShiftWise_v1`` of
+    ``SW_v1_slak.py``), the model of the paper's §3.2-3.7 ablations (Tables 1 and 2, 120 epochs).
+
+    SLaK's skeleton (4x4 patchify stem, LN -> 2x2 conv downsampling, stage widths ``int(d * width_factor)``) with
+    each block's strip pair replaced by the SW operator (``large_kernel``; see ``ShiftWiseConv``). Differences from
+    SW-v2 (``ShiftWise``): LN instead of BN, no GRN / FFN BN, no SE unless ``use_se``, and ``C - floor(C G)``
+    shift-wise channels (SW-v2 rounds to even). The deploy form merges only the SW operators.
+
+    Table rows (configs/shiftwise/ablations/): Table 2 #11 (rep2 E4, the defaults) and #12-#14 (``num_branches``,
+    ``num_edges``). #19/#20 (UniRepLKNet-T's depths and widths, SE off/on) can be built with
+    ``arch=dict(depths=(3, 3, 18, 3), dims=(80, 160, 320, 640), width_factor=1.0)`` and ``use_se``, but the paper
+    does not say whether those runs kept this block, so they have no config. Table 1 #2-#8 and Table 2 #9/#10 used
+    fixed or reversed shift orders and BNs before the shift, which the official code no longer has; they are not
+    reproduced.
+
+    Args:
+        arch (str | dict): ``'tiny'``, ``'small'``, ``'base'`` (SLaK's T/S/B before widening) or a dict with
+            ``depths``, ``dims`` and optionally ``width_factor``.
+        width_factor (float): default stage-width factor r (1.3, SLaK's; the official constructor default is 1.0);
+            an arch dict's own ``width_factor`` wins.
+        kernel_sizes (tuple[int]): the equivalent large kernel M of each stage (51, 49, 47, 13).
+        small_kernel (int): N (3 from Table 1 #7 on).
+        ghost_ratio (float): G (0.23, Table 1 #6: R (1 - G) = 1 for R = 1.3).
+        num_branches (int): Rep branches (``N_path``; 2).
+        num_edges (int): shift-add edges E (``N_rep``; 4).
+        use_se (bool): SE after the (channels-first) LN of every block (official ``use_se``, off by default).
+        Others: as ``ShiftWise`` / ``LargeKernelBackbone``.
+    """
+    arch_zoo = {
+        'tiny': dict(depths=(3, 3, 9, 3), dims=(96, 192, 384, 768)),
+        'small': dict(depths=(3, 3, 27, 3), dims=(96, 192, 384, 768)),
+        'base': dict(depths=(3, 3, 27, 3), dims=(128, 256, 512, 1024)),
+    }
+
+    def __init__(self, arch='tiny', *, in_channels=3, width_factor=1.3, kernel_sizes=(51, 49, 47, 13),
+                 small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4, padding='code', impl=None, seed=123,
+                 use_se=False, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False,
+                 deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0,
+                 norm_eval=False, channels_last=False, init_cfg=None):
+        arch = resolve_arch('ShiftWiseV1', arch, self.arch_zoo, ('depths', 'dims'), ('width_factor',))
+        depths, width_factor = tuple(arch['depths']), arch.get('width_factor', width_factor)
+        check_stage_lengths('ShiftWiseV1', depths=depths, dims=arch['dims'])
+        if width_factor <= 0:
+            raise ValueError(f'ShiftWiseV1: width_factor must be positive, got {width_factor}')
+        dims = tuple(int(d * width_factor) for d in arch['dims'])
+        if len(kernel_sizes) != len(depths):
+            raise ValueError(f'ShiftWiseV1: kernel_sizes {tuple(kernel_sizes)} must give one large kernel per stage '
+                             f'({len(depths)} stages)')
+        super().__init__(num_stages=len(depths), out_indices=out_indices, out_norms=out_norms,
+                         gap_before_final_norm=gap_before_final_norm, frozen_stages=frozen_stages,
+                         norm_eval=norm_eval, deploy=deploy, channels_last=channels_last, init_cfg=init_cfg)
+        self.depths, self.channels, self.kernel_sizes = depths, dims, tuple(kernel_sizes)
+
+        self.downsample_layers = build_downsample_layers(patchify_stem(in_channels, dims[0]), dims,
+                                                         norm_conv_downsample)
+        self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: ShiftWiseV1Block(
+            dims[i], self.kernel_sizes[i], small_kernel, ghost_ratio=ghost_ratio, num_branches=num_branches,
+            num_edges=num_edges, padding=padding, impl=impl, drop_path=rate,
+            layer_scale_init_value=layer_scale_init_value, use_se=use_se, deploy=deploy, with_cp=with_cp,
+            norm_cfg=norm_cfg, seed=seed))
         trunc_normal_init(self)
         self._finish_init()

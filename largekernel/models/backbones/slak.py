@@ -29,6 +29,7 @@ from ...registry import MODELS
 from ..layers import (ConvBN, DropPath, build_downsample_layers, build_stages, conv_from_kernel, layer_scale,
                       maybe_checkpoint, norm_conv_downsample, pad_kernel, patchify_stem, scale_channels)
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
+from .replknet import ReparamLargeKernelConv
 
 
 def check_kernel_sizes(kernel_sizes, small_kernel, num_stages):
@@ -98,10 +99,12 @@ class SLaKBlock(nn.Module):
     ``x + DropPath(gamma * Linear(GELU(Linear(LN(SLaKConv(x))))))``, LN and Linears channels-last."""
 
     def __init__(self, dim, kernel_size, small_kernel, *, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False,
-                 with_cp=False, norm_cfg=None):
+                 with_cp=False, norm_cfg=None, decompose=True):
         super().__init__()
         self.with_cp = with_cp
-        self.large_kernel = SLaKConv(dim, kernel_size, small_kernel, deploy=deploy, norm_cfg=norm_cfg)
+        # decompose=False: the official Decom=False ablation, a K x K + N x N pair (RepLKNet's module, same keys)
+        kernel_module = SLaKConv if decompose else ReparamLargeKernelConv
+        self.large_kernel = kernel_module(dim, kernel_size, small_kernel, deploy=deploy, norm_cfg=norm_cfg)
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self.pwconv1 = nn.Linear(dim, 4 * dim)
         self.act = nn.GELU()
@@ -135,6 +138,10 @@ class SLaK(LargeKernelBackbone):
         layer_scale_init_value (float | None): initial layer scale; None or 0 disables it.
         norm_cfg (dict): the BatchNorm of the kernel branches; the official code uses SyncBN
             (``dict(type='SyncBN')``), equal to BN on one device.
+        decompose (bool): True (default, official ``Decom=True``): the strip pair ``K x N`` + ``N x K`` plus the
+            ``N x N`` kernel. False (official ``Decom=False``, the SLaK paper's ablation of kernel decomposition):
+            one dense ``K x K`` depthwise kernel plus the ``N x N`` one
+            (``large_kernel.lkb_origin`` / ``small_conv``; deploy form one biased ``K x K`` conv ``lkb_reparam``).
         with_cp (bool): activation checkpointing per block.
         deploy (bool): build the re-parameterised inference form (two strip convs per block) directly.
         Others: see ``LargeKernelBackbone``. ``out_norms=True`` with ``gap_before_final_norm=True`` reproduces the
@@ -147,9 +154,9 @@ class SLaK(LargeKernelBackbone):
     }
 
     def __init__(self, arch='T', *, kernel_sizes=(51, 49, 47, 13), small_kernel=5, in_channels=3,
-                 drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False, deploy=False,
-                 out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False,
-                 channels_last=False, init_cfg=None):
+                 drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, decompose=True, with_cp=False,
+                 deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0,
+                 norm_eval=False, channels_last=False, init_cfg=None):
         arch = resolve_arch('SLaK', arch, self.arch_zoo, ('depths', 'dims'), ('width_factor',))
         depths, width_factor = tuple(arch['depths']), arch.get('width_factor', 1.3)
         check_stage_lengths('SLaK', depths=depths, dims=arch['dims'])
@@ -161,11 +168,12 @@ class SLaK(LargeKernelBackbone):
                          norm_eval=norm_eval, deploy=deploy, channels_last=channels_last, init_cfg=init_cfg)
         self.kernel_sizes = check_kernel_sizes(kernel_sizes, small_kernel, len(depths))
         self.small_kernel, self.depths, self.channels = small_kernel, depths, dims
+        self.decompose = decompose
 
         self.downsample_layers = build_downsample_layers(patchify_stem(in_channels, dims[0]), dims,
                                                          norm_conv_downsample)
         self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: SLaKBlock(
             dims[i], self.kernel_sizes[i], small_kernel, drop_path=rate, layer_scale_init_value=layer_scale_init_value,
-            deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg))
+            deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg, decompose=decompose))
         trunc_normal_init(self)
         self._finish_init()

@@ -28,10 +28,10 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import (build_batch_norm, build_depthwise_conv, build_downsample_layers, build_stages, conv_from_kernel,
-                      conv_norm_downsample, conv_stem, dilated_to_dense, fuse_bn, pad_kernel)
+from ..layers import (ConvBN, SEBlock, build_batch_norm, build_depthwise_conv, build_downsample_layers, build_stages,
+                      conv_from_kernel, conv_norm_downsample, conv_stem, dilated_to_dense, fuse_bn, pad_kernel)
 from ..layers.grn_block import GRNFFNBlock
-from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
+from .base import LargeKernelBackbone, check_stage_lengths, reparameterize_children, resolve_arch, trunc_normal_init
 
 # Parallel dilated branches (kernel size k, dilation r) of the DRB for each large kernel K (§3.2).
 DRB_BRANCHES = {
@@ -45,6 +45,43 @@ DRB_BRANCHES = {
 }
 SMALL_KERNELS = (3, 5)
 BLOCK_KERNELS = SMALL_KERNELS + tuple(k for k in DRB_BRANCHES if k >= 7)
+# Table 3b: the re-parameterisation of the K >= 7 kernels. 'dilated': the DRB; 'none': a plain K x K conv;
+# 'same_kernel' / 'same_eq_kernel': the DRB's branches without dilation, with the same kernel sizes k or with the
+# same equivalent sizes (k - 1) r + 1 (variants A and B of §3.2.2).
+DRB_VARIANTS = ('dilated', 'none', 'same_kernel', 'same_eq_kernel')
+# Table 3a: the extra structure after the conv's BN. 'se': the SE block (default); 'none'; 'bottleneck': 1x1 to C/4,
+# DW 3x3, 1x1 back; 'two_1x1': 1x1 to C/4 and back; 'two_dw3x3': two DW 3x3 (each conv followed by BN and ReLU).
+EXTRA_STRUCTURES = ('se', 'none', 'bottleneck', 'two_1x1', 'two_dw3x3')
+
+
+def drb_branches(kernel_size, variant='dilated'):
+    """``(k, r)`` of the parallel branches of a K x K DRB for a Table 3b ``variant``."""
+    if variant not in DRB_VARIANTS:
+        raise ValueError(f'UniRepLKNet: unknown drb_variant {variant!r}; valid: {DRB_VARIANTS}')
+    branches = DRB_BRANCHES[kernel_size]
+    if variant == 'same_kernel':
+        return tuple((k, 1) for k, _ in branches)
+    if variant == 'same_eq_kernel':
+        return tuple(((k - 1) * r + 1, 1) for k, r in branches)
+    return branches
+
+
+def extra_structure(dim, kind, *, deploy=False, norm_cfg=None):
+    """The Table 3a structure between the conv's BN and the FFN (``se`` in every block); its conv-BN units are
+    folded in deploy form."""
+    if kind not in EXTRA_STRUCTURES:
+        raise ValueError(f'UniRepLKNet: unknown extra_structure {kind!r}; valid: {EXTRA_STRUCTURES}')
+    if kind == 'se':
+        return SEBlock(dim, reduction=4)
+    unit = lambda cin, cout, k, groups=1: ConvBN(cin, cout, k, groups=groups, act=nn.ReLU(),  # noqa: E731
+                                                  deploy=deploy, norm_cfg=norm_cfg)
+    if kind == 'bottleneck':
+        return nn.Sequential(unit(dim, dim // 4, 1), unit(dim // 4, dim // 4, 3, dim // 4), unit(dim // 4, dim, 1))
+    if kind == 'two_1x1':
+        return nn.Sequential(unit(dim, dim // 4, 1), unit(dim // 4, dim, 1))
+    if kind == 'two_dw3x3':
+        return nn.Sequential(unit(dim, dim, 3, dim), unit(dim, dim, 3, dim))
+    return nn.Identity()
 
 _SMALL_PATTERN = {  # default kernel sizes per stage, keyed by depths
     (2, 2, 6, 2): ((3,) * 2, (13,) * 2, (13,) * 6, (13,) * 2),
@@ -61,28 +98,31 @@ class DilatedReparamBlock(nn.Module):
     dense one (Eq. 1), is zero-padded to K x K and added.
     """
 
-    def __init__(self, channels, kernel_size, *, deploy=False, norm_cfg=None, conv_impl='auto'):
+    def __init__(self, channels, kernel_size, *, deploy=False, norm_cfg=None, conv_impl='auto', variant='dilated'):
         super().__init__()
         if kernel_size not in DRB_BRANCHES:
             raise ValueError(f'DilatedReparamBlock: unsupported kernel_size {kernel_size}; '
                              f'valid: {sorted(DRB_BRANCHES)}')
         self.deploy = deploy
         self.kernel_size = kernel_size
-        self.branches = DRB_BRANCHES[kernel_size]
+        self.branches = drb_branches(kernel_size, variant)
+        # branch names k{k}_{r}; a (k, r) that occurs more than once (Table 3b variant A) is numbered
+        names = [f'k{k}_{r}' for k, r in self.branches]
+        self.branch_names = [n if names.count(n) == 1 else f'{n}_{i}' for i, n in enumerate(names)]
         self.lk_origin = build_depthwise_conv(channels, kernel_size, bias=deploy, impl=conv_impl)
         if not deploy:
             self.origin_bn = build_batch_norm(channels, norm_cfg)
-            for k, r in self.branches:
-                self.add_module(f'dil_conv_k{k}_{r}', nn.Conv2d(
+            for name, (k, r) in zip(self.branch_names, self.branches):
+                self.add_module(f'dil_conv_{name}', nn.Conv2d(
                     channels, channels, k, padding=(r * (k - 1) + 1) // 2, dilation=r, groups=channels, bias=False))
-                self.add_module(f'dil_bn_k{k}_{r}', build_batch_norm(channels, norm_cfg))
+                self.add_module(f'dil_bn_{name}', build_batch_norm(channels, norm_cfg))
 
     def forward(self, x):
         if self.deploy:
             return self.lk_origin(x)
         out = self.origin_bn(self.lk_origin(x))
-        for k, r in self.branches:
-            out = out + getattr(self, f'dil_bn_k{k}_{r}')(getattr(self, f'dil_conv_k{k}_{r}')(x))
+        for name in self.branch_names:
+            out = out + getattr(self, f'dil_bn_{name}')(getattr(self, f'dil_conv_{name}')(x))
         return out
 
     @torch.no_grad()
@@ -90,12 +130,12 @@ class DilatedReparamBlock(nn.Module):
         if self.deploy:
             return
         kernel, bias = fuse_bn(self.lk_origin.weight, None, self.origin_bn)
-        for k, r in self.branches:
-            w, b = fuse_bn(getattr(self, f'dil_conv_k{k}_{r}').weight, None, getattr(self, f'dil_bn_k{k}_{r}'))
+        for name, (k, r) in zip(self.branch_names, self.branches):
+            w, b = fuse_bn(getattr(self, f'dil_conv_{name}').weight, None, getattr(self, f'dil_bn_{name}'))
             kernel = kernel + pad_kernel(dilated_to_dense(w, r), self.kernel_size)
             bias = bias + b
-            delattr(self, f'dil_conv_k{k}_{r}')
-            delattr(self, f'dil_bn_k{k}_{r}')
+            delattr(self, f'dil_conv_{name}')
+            delattr(self, f'dil_bn_{name}')
         del self.origin_bn
         self.lk_origin = conv_from_kernel(kernel, bias, like=self.lk_origin)
         self.deploy = True
@@ -103,23 +143,37 @@ class DilatedReparamBlock(nn.Module):
 
 class UniRepLKNetBlock(GRNFFNBlock):
     """One UniRepLKNet block (§3.2 and Fig. 2): ``x + DropPath(gamma * FFN(SE(BN(dwconv(x)))))``; the depthwise
-    conv is a Dilated Reparam Block for K >= 7, a plain conv for K in {3, 5}."""
+    conv is a Dilated Reparam Block for K >= 7, a plain conv for K in {3, 5}; K = 0 has no conv and no BN (the
+    official ``kernel_size=0``; Table 3d "w/o 3x3"). ``drb_variant`` and ``extra`` select the Table 3b/3a
+    ablations (see ``DRB_VARIANTS``, ``EXTRA_STRUCTURES``)."""
 
     def __init__(self, dim, kernel_size, *, drop_path=0.0, layer_scale_init_value=1e-6, ffn_ratio=4, deploy=False,
-                 with_cp=False, norm_cfg=None, conv_impl='auto'):
-        if kernel_size not in BLOCK_KERNELS:
-            raise ValueError(f'UniRepLKNet: unsupported kernel size {kernel_size}; valid: {list(BLOCK_KERNELS)}')
-        if kernel_size >= 7:
-            dwconv = DilatedReparamBlock(dim, kernel_size, deploy=deploy, norm_cfg=norm_cfg, conv_impl=conv_impl)
+                 with_cp=False, norm_cfg=None, conv_impl='auto', drb_variant='dilated', extra='se'):
+        if kernel_size not in BLOCK_KERNELS + (0,):
+            raise ValueError(f'UniRepLKNet: unsupported kernel size {kernel_size}; valid: {list(BLOCK_KERNELS)} '
+                             '(or 0: no conv)')
+        if drb_variant not in DRB_VARIANTS:
+            raise ValueError(f'UniRepLKNet: unknown drb_variant {drb_variant!r}; valid: {DRB_VARIANTS}')
+        if kernel_size == 0:
+            dwconv = nn.Identity()
+        elif kernel_size >= 7 and drb_variant != 'none':
+            dwconv = DilatedReparamBlock(dim, kernel_size, deploy=deploy, norm_cfg=norm_cfg, conv_impl=conv_impl,
+                                         variant=drb_variant)
         else:
             dwconv = build_depthwise_conv(dim, kernel_size, bias=deploy, impl=conv_impl)
-        norm = nn.Identity() if deploy else build_batch_norm(dim, norm_cfg)
+        norm = nn.Identity() if deploy or kernel_size == 0 else build_batch_norm(dim, norm_cfg)
         super().__init__(dim, dwconv, norm, mixer_name='dwconv', ffn_ratio=ffn_ratio, drop_path=drop_path,
                          layer_scale_init_value=layer_scale_init_value, deploy=deploy, with_cp=with_cp,
                          norm_cfg=norm_cfg)
+        if extra != 'se':
+            self.se = extra_structure(dim, extra, deploy=deploy, norm_cfg=norm_cfg)
 
     def reparameterize_mixer(self):
-        """Merge the DRB branches, then fold the block BN into the depthwise conv."""
+        """Merge the DRB branches, then fold the block BN into the depthwise conv (and the BNs of a Table 3a extra
+        structure into its convs)."""
+        reparameterize_children(self.se)
+        if isinstance(self.dwconv, nn.Identity):
+            return
         if isinstance(self.dwconv, DilatedReparamBlock):
             self.dwconv.reparameterize()
             self.dwconv.lk_origin = self._fold_norm(self.dwconv.lk_origin)
@@ -144,10 +198,19 @@ class UniRepLKNet(LargeKernelBackbone):
         layer_scale_init_value (float | None): initial layer scale; None or 0 disables it.
         norm_cfg (dict): the BatchNorm of every block (``dict(type='SyncBN')`` for detection/segmentation).
         conv_impl (str): ``'auto'``, ``'native'`` or ``'igemm'`` for the K x K depthwise convs (layers.lk_conv).
+        drb_variant (str): re-parameterisation of the K >= 7 kernels, UniRepLKNet Table 3b: ``'dilated'`` (the
+            DRB, default), ``'none'`` (plain K x K conv), ``'same_kernel'`` / ``'same_eq_kernel'`` (variants A/B).
+        extra_structure (str): the structure after the conv's BN, Table 3a: ``'se'`` (default), ``'none'``,
+            ``'bottleneck'``, ``'two_1x1'``, ``'two_dw3x3'``.
         with_cp (bool): activation checkpointing per block.
         deploy (bool): build the re-parameterised inference form directly.
         head_init_scale: not here; see ``largekernel.ScaledLinearClsHead``.
         Others: see ``LargeKernelBackbone``.
+
+    Ablations (configs/unireplknet/ablations/, §3.2, Table 3, 100 epochs on the "vanilla" architecture: C = 96,
+    depths 3-3-9-3, 3x3 in stage 1 and 13x13 elsewhere): ``extra_structure`` (3a), ``drb_variant`` (3b), the
+    per-stage kernels of an arch dict's ``kernel_sizes`` (3c) and, with depths 3-3-27-3, the LarK/SmaK layouts of
+    stage 3 (3d; kernel size 0 is a block without its DW conv, "w/o 3x3").
     """
     arch_zoo = {
         'A': dict(depths=(2, 2, 6, 2), dims=(40, 80, 160, 320)),
@@ -163,8 +226,9 @@ class UniRepLKNet(LargeKernelBackbone):
     }
 
     def __init__(self, arch='T', *, in_channels=3, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None,
-                 conv_impl='auto', with_cp=False, deploy=False, out_indices=(-1,), out_norms=True,
-                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
+                 conv_impl='auto', drb_variant='dilated', extra_structure='se', with_cp=False, deploy=False,
+                 out_indices=(-1,), out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False,
+                 channels_last=False, init_cfg=None):
         arch = resolve_arch('UniRepLKNet', arch, self.arch_zoo, ('depths', 'dims'), ('kernel_sizes',))
         depths, dims = tuple(arch['depths']), tuple(arch['dims'])
         check_stage_lengths('UniRepLKNet', depths=depths, dims=dims)
@@ -182,6 +246,7 @@ class UniRepLKNet(LargeKernelBackbone):
         self.downsample_layers = build_downsample_layers(conv_stem(in_channels, dims[0]), dims, conv_norm_downsample)
         self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: UniRepLKNetBlock(
             dims[i], self.kernel_sizes[i][j], drop_path=rate, layer_scale_init_value=layer_scale_init_value,
-            deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg, conv_impl=conv_impl))
+            deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg, conv_impl=conv_impl, drb_variant=drb_variant,
+            extra=extra_structure))
         trunc_normal_init(self)
         self._finish_init()

@@ -27,10 +27,23 @@ from fixed seeds, ShiftwiseConv §3.5); our ``ShiftWiseConv`` stores them as buf
 (C from ``norm``, repN from ``bn_lora1``, nk from the group conv) and ``num_edges`` (4 in the released model, not
 recoverable from the weights). The tables equal the official ones as long as torch's CPU ``randperm``/``randint``
 draw the same numbers as the torch version the official model was built with.
+
+SW-v1 checkpoints (official ``ShiftWise_v1`` of ``SW_v1_slak.py``, the SW operator on the SLaK architecture;
+recognised by their linear ``pwconv1.weight``) convert into ``largekernel.ShiftWiseV1`` (:func:`convert_v1`, also
+reached through :func:`convert`); the operator keeps its official name ``large_kernel``:
+
+| official (SW-v1)                          | largekernel                                         |
+|-------------------------------------------|-----------------------------------------------------|
+| ``S.B.large_kernel.LoRAs.{b}.weight``     | ``backbone.S.B.large_kernel.lk_convs.{b}.weight``   |
+| ``S.B.large_kernel.LoRA.weight`` (merged) | ``backbone.S.B.large_kernel.lk_convs.0.weight``     |
+| ``S.B.large_kernel.bn_lora{1,2}/bn_small``| ``backbone.S.B.large_kernel.bn_{h,v,s}``            |
+| ``S.B.{norm,pwconv1,pwconv2}.*``, gamma   | same under ``backbone.``                            |
+| ``S.B.se.0.{down,up}.*`` (``use_se``)     | ``backbone.S.B.se.{down,up}.*``                     |
 """
+import math
 import re
 
-from ..backbones.shiftwise import ShiftWise, ghost_split, shift_tables
+from ..backbones.shiftwise import ShiftWise, ShiftWiseV1, ghost_split, shift_tables
 from .core import CheckpointMismatchError, convert_and_check, rename, resolve_requested_arch, split_head, unwrap
 
 _BN = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
@@ -58,31 +71,32 @@ def rules(last_stage):
     ]
 
 
-def _block_tables(state, prefix, num_edges, seed):
-    """The ``mixer`` buffers of the block at ``prefix``, regenerated as the official module does."""
+def _block_tables(state, prefix, num_edges, seed, mixer='mixer.', version='ShiftWise_v2'):
+    """The buffers of the SW operator ``mixer`` of the block at ``prefix``, regenerated as the official module
+    does."""
     try:
         channels = state[prefix + 'norm.weight'].shape[0]
-        rep_n = state[prefix + 'mixer.bn_h.weight'].shape[0]
-        filters = state[prefix + 'mixer.lk_convs.0.weight'].shape[0]
+        rep_n = state[prefix + mixer + 'bn_h.weight'].shape[0]
+        filters = state[prefix + mixer + 'lk_convs.0.weight'].shape[0]
     except KeyError as err:
-        raise CheckpointMismatchError('official ShiftWise_v2 checkpoint', missing=[err.args[0]], notes=[
+        raise CheckpointMismatchError(f'official {version} checkpoint', missing=[err.args[0]], notes=[
             f'block {prefix!r} needs it to rebuild its shift tables']) from None
-    if filters % rep_n or rep_n % 2 or rep_n > channels:
+    if filters % rep_n or (rep_n % 2 and version == 'ShiftWise_v2') or rep_n > channels:
         raise ValueError(f'block {prefix!r}: group conv with {filters} filters for {rep_n} of {channels} channels '
-                         'is not a ShiftWise_v2 layout')
+                         f'is not a {version} layout')
     rep, ghost = ghost_split(channels, rep_n, seed)
     h, v, s = shift_tables(rep_n, filters // rep_n, num_edges, seed)
     tables = dict(rep_index=rep, ghost_index=ghost, h_table=h, v_table=v, s_table=s)
-    return {prefix + 'mixer.' + name: t.clone() for name, t in tables.items()}
+    return {prefix + mixer + name: t.clone() for name, t in tables.items()}
 
 
-def infer_arch(state):
+def infer_arch(state, mixer='mixer'):
     """``(dict(depths, dims), num_branches)`` of a converted state dict."""
     blocks = sorted({tuple(map(int, m.groups())) for m in (re.match(r'backbone\.stages\.(\d+)\.(\d+)\.', k)
                                                            for k in state) if m})
     depths = tuple(sum(1 for s, _ in blocks if s == i) for i in range(blocks[-1][0] + 1))
     dims = tuple(state[f'backbone.stages.{i}.0.norm.weight'].shape[0] for i in range(len(depths)))
-    branches = len({k for k in state if re.match(r'backbone\.stages\.0\.0\.mixer\.lk_convs\.\d+\.weight$', k)})
+    branches = len({k for k in state if re.match(rf'backbone\.stages\.0\.0\.{mixer}\.lk_convs\.\d+\.weight$', k)})
     return dict(depths=depths, dims=dims), branches
 
 
@@ -90,12 +104,15 @@ def _normalise(entry):
     return dict(depths=tuple(entry['depths']), dims=tuple(entry['dims']))
 
 
-def convert(checkpoint, ema=False, deploy=False, arch=None, num_edges=4, seed=123):
+def convert(checkpoint, ema=False, deploy=False, arch=None, num_edges=4, seed=123, kernel_sizes=(51, 49, 47, 13)):
     """Convert an official ``ShiftWise_v2`` checkpoint (or state dict) into the state dict of an mmpretrain
     ``ImageClassifier`` with a ``largekernel.ShiftWise`` backbone, the ghost split and shift tables included, checked
     by loading it strictly into the detected (or given) arch with ``num_edges`` edges; ``deploy=True`` returns the
-    deploy form. Returns ``(state dict, summary)``."""
+    deploy form. An SW-v1 checkpoint goes to :func:`convert_v1` (``kernel_sizes`` is for it only).
+    Returns ``(state dict, summary)``."""
     state = unwrap(checkpoint, ema)
+    if any(re.fullmatch(_S + r'pwconv1\.weight', k) for k in state):
+        return convert_v1(state, deploy=deploy, arch=arch, num_edges=num_edges, seed=seed, kernel_sizes=kernel_sizes)
     stages = [int(m.group(1)) for m in (re.match(r'stages\.(\d+)\.', k) for k in state) if m]
     if not stages:
         raise CheckpointMismatchError('not an official ShiftWise_v2 checkpoint', missing=['stages.*'],
@@ -110,6 +127,73 @@ def convert(checkpoint, ema=False, deploy=False, arch=None, num_edges=4, seed=12
                                                             num_edges=num_edges, seed=seed),
                             'ShiftWise checkpoint', deploy)
     return out, dict(arch=label, form='deploy' if deploy else 'training', num_branches=branches, num_edges=num_edges)
+
+
+def rules_v1(last_stage):
+    lk = _OURS + 'large_kernel.'
+    return [
+        (r'downsample_layers\.(\d+)\.(\d+)\.(weight|bias)', r'backbone.downsample_layers.\1.\2.\3'),
+        (_S + r'large_kernel\.LoRAs\.(\d+)\.weight', lk + r'lk_convs.\3.weight'),
+        (_S + r'large_kernel\.LoRA\.weight', lk + 'lk_convs.0.weight'),
+        (_S + r'large_kernel\.bn_lora1\.' + _BN, lk + r'bn_h.\3'),
+        (_S + r'large_kernel\.bn_lora2\.' + _BN, lk + r'bn_v.\3'),
+        (_S + r'large_kernel\.bn_small\.' + _BN, lk + r'bn_s.\3'),
+        (_S + r'(norm|pwconv1|pwconv2)\.(weight|bias)', _OURS + r'\3.\4'),
+        (_S + r'se\.0\.(down|up)\.(weight|bias)', _OURS + r'se.\3.\4'),
+        (_S + r'gamma', _OURS + 'gamma'),
+        (r'norm\.(weight|bias)', rf'backbone.norm{last_stage}.\1'),
+        (r'head\.(weight|bias)', r'head.fc.\1'),
+    ]
+
+
+def _normalise_v1(entry):  # zoo dims are before the width factor
+    return dict(depths=tuple(entry['depths']), dims=tuple(int(d * 1.3) for d in entry['dims']))
+
+
+def _v1_kernels(backbone, kernel_sizes, num_stages):
+    """``(kernel_sizes, N)``: the given equivalent kernels M, checked against the group convs of every stage
+    (``ceil(M / N)`` filters per channel; M itself is not in the weights: 49 and 51 both give 17 for N = 3)."""
+    kernel_sizes = tuple(kernel_sizes)
+    if len(kernel_sizes) != num_stages:
+        raise ValueError(f'ShiftWise_v1 checkpoint: kernel_sizes {kernel_sizes} must give one M per stage '
+                         f'({num_stages} stages)')
+    small, bad = None, []
+    for i, m in enumerate(kernel_sizes):
+        lk = f'stages.{i}.0.large_kernel.'
+        weight, rep_n = backbone[lk + 'lk_convs.0.weight'], backbone[lk + 'bn_h.weight'].shape[0]
+        small = weight.shape[-1]
+        if math.ceil(m / small) != weight.shape[0] // rep_n:
+            bad.append(f'stage {i}: M={m} needs {math.ceil(m / small)} filters per channel, the checkpoint has '
+                       f'{weight.shape[0] // rep_n}')
+    if bad:
+        raise ValueError(f'ShiftWise_v1 checkpoint: kernel_sizes {kernel_sizes} (N={small}) do not fit: '
+                         + '; '.join(bad) + '; pass the kernel sizes it was trained with')
+    return kernel_sizes, small
+
+
+def convert_v1(checkpoint, ema=False, deploy=False, arch=None, num_edges=4, seed=123, kernel_sizes=(51, 49, 47, 13)):
+    """Convert an official ``ShiftWise_v1`` checkpoint (SW on the SLaK architecture) into the state dict of an
+    mmpretrain ``ImageClassifier`` with a ``largekernel.ShiftWiseV1`` backbone; as :func:`convert` otherwise.
+    N is read off the group convs; the equivalent kernels M are not in the weights, so ``kernel_sizes`` (the
+    official 51, 49, 47, 13 by default) is checked against them. Returns ``(state dict, summary)``."""
+    state = unwrap(checkpoint, ema)
+    stages = [int(m.group(1)) for m in (re.match(r'stages\.(\d+)\.', k) for k in state) if m]
+    if not stages:
+        raise CheckpointMismatchError('not an official ShiftWise_v1 checkpoint', missing=['stages.*'],
+                                      unknown=list(state)[:8])
+    state = rename(state, rules_v1(max(stages)), 'official ShiftWise_v1 checkpoint')
+    for prefix in sorted({k[:k.index('large_kernel.')] for k in state if '.large_kernel.' in k}):
+        state.update(_block_tables(state, prefix, num_edges, seed, 'large_kernel.', 'ShiftWise_v1'))
+    backbone, head = split_head(state)
+    inferred, branches = infer_arch(state, 'large_kernel')
+    use_se = any('.se.' in k for k in backbone)
+    kernels, small = _v1_kernels(backbone, kernel_sizes, len(inferred['depths']))
+    build_arch, label = resolve_requested_arch('ShiftWiseV1', arch, inferred, ShiftWiseV1.arch_zoo, _normalise_v1)
+    kwargs = dict(arch=build_arch, width_factor=1.3 if isinstance(build_arch, str) else 1.0, kernel_sizes=kernels,
+                  small_kernel=small, num_branches=branches, num_edges=num_edges, seed=seed, use_se=use_se)
+    out = convert_and_check(backbone, head, ShiftWiseV1, kwargs, 'ShiftWise_v1 checkpoint', deploy)
+    return out, dict(arch=label, form='deploy' if deploy else 'training', version=1, kernel_sizes=list(kernels),
+                     small_kernel=small, num_branches=branches, num_edges=num_edges, use_se=use_se)
 
 
 def convert_shiftwise(checkpoint, num_edges=4, seed=123, ema=False, include_head=True, deploy=False, arch=None):

@@ -1,0 +1,3 @@
+# ConvNeSt Table 1 "Pre-Activation" (Fig. 2b): 81.82 top-1 (ER = 4, C = 96, depths 3-3-8-3, 300 epochs).
+_base_ = './convnest-t-er4-post-norm_8xb128-accum4_in1k.py'
+model = dict(backbone=dict(block_variant='pre_act'))

@@ -1,0 +1,4 @@
+# ShiftwiseConv Table 2 #12 "rep4 E4": 81.79 top-1 (SW-v1 on SLaK-T, 120 epochs; see
+# shiftwise-v1-tiny-rep2-e4_8xb128-accum4-120e_in1k.py).
+_base_ = './shiftwise-v1-tiny-rep2-e4_8xb128-accum4-120e_in1k.py'
+model = dict(backbone=dict(num_branches=4))
