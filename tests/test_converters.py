@@ -273,6 +273,19 @@ def test_cli_errors(tmp_path, capsys):
         tool.main(['uniconvnet', str(src), str(tmp_path / 'out.pth'), '--ema'])
 
 
+def test_cli_family_options_reach_the_converter(tmp_path, capsys):
+    tool = load_tool('convert')
+    with pytest.raises(SystemExit):
+        tool.main(['replknet', 'a.pth', 'b.pth', '--small-kernel', '5'])
+    assert "--small-kernel applies to ['slak'] only, not to replknet" in capsys.readouterr().err
+    src, dst = tmp_path / 'sw_v1.pth', tmp_path / 'out.pth'
+    torch.save(official_checkpoint('shiftwise-v1-tiny', device='cpu'), src)
+    with pytest.raises(ValueError, match=r'kernel_sizes \(51, 49, 47\) must give one M per stage'):
+        tool.main(['shiftwise', str(src), str(dst), '--kernel-sizes', '51', '49', '47'])
+    state = tool.main(['shiftwise', str(src), str(dst), '--kernel-sizes', '51', '49', '47', '13'])
+    assert dst.exists() and any(k.startswith('backbone.') for k in state)
+
+
 @pytest.mark.slow
 def test_official_sw_tiny_to_deploy_pipeline(tmp_path):
     """Random official SW-tiny checkpoint -> convert.py -> tools/model_converters/reparameterize.py, and

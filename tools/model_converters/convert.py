@@ -2,7 +2,8 @@
 
     python tools/model_converters/convert.py FAMILY SRC DST [--ema] [--deploy] [--arch ARCH] [--no-head]
         [--layout auto|official|mmpretrain]   (replknet)
-        [--num-edges 4]                       (shiftwise)
+        [--num-edges 4] [--kernel-sizes 51 49 47 13]   (shiftwise; kernel sizes: the SW-v1 equivalent kernels M)
+        [--small-kernel 3]                    (slak; the N x N kernel of a merged Decom=False checkpoint)
 
 FAMILY: replknet (DingXiaoH/RepLKNet-pytorch or mmpretrain), unireplknet (AILab-CVC/UniRepLKNet), slak
 (VITA-Group/SLaK), shiftwise (lidc54/shift-wiseConv ShiftWise_v2), uniconvnet (ai-paperwithcode/UniConvNet).
@@ -26,7 +27,7 @@ from largekernel.models.converters import FAMILIES
 from largekernel.models.converters.core import head_classes
 from largekernel.utils.checkpoint import load_checkpoint
 
-FAMILY_OPTIONS = {'replknet': ('layout',), 'shiftwise': ('num_edges',)}
+FAMILY_OPTIONS = {'replknet': ('layout',), 'shiftwise': ('num_edges', 'kernel_sizes'), 'slak': ('small_kernel',)}
 
 
 def build_parser(family=None):
@@ -45,6 +46,12 @@ def build_parser(family=None):
     if family in (None, 'shiftwise'):
         parser.add_argument('--num-edges', type=int,
                             help='ShiftWise: shift-add edges E of the model (default 4, as released)')
+        parser.add_argument('--kernel-sizes', type=int, nargs='+',
+                            help='ShiftWise: per-stage equivalent kernel sizes M, which the weights do not determine '
+                            '(default 51 49 47 13)')
+    if family in (None, 'slak'):
+        parser.add_argument('--small-kernel', type=int,
+                            help='SLaK: the small kernel N of a merged Decom=False checkpoint (default 3)')
     return parser
 
 
@@ -53,13 +60,13 @@ def main(argv=None, family=None):
     args = parser.parse_args(argv)
     family = family or args.family
     options = {}
-    for name in ('layout', 'num_edges'):
+    for name in ('layout', 'num_edges', 'kernel_sizes', 'small_kernel'):
         value = getattr(args, name, None)
         if value is not None:
             if name not in FAMILY_OPTIONS.get(family, ()):
                 valid = [f for f, names in FAMILY_OPTIONS.items() if name in names]
                 parser.error(f'--{name.replace("_", "-")} applies to {valid} only, not to {family}')
-            options[name] = value
+            options[name] = tuple(value) if isinstance(value, list) else value
     checkpoint = load_checkpoint(args.src, map_location='cpu')
     state, summary = FAMILIES[family].convert(checkpoint, ema=args.ema, deploy=args.deploy, arch=args.arch, **options)
     if args.no_head:

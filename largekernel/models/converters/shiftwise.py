@@ -104,7 +104,8 @@ def _normalise(entry):
     return dict(depths=tuple(entry['depths']), dims=tuple(entry['dims']))
 
 
-def convert(checkpoint, ema=False, deploy=False, arch=None, num_edges=4, seed=123, kernel_sizes=(51, 49, 47, 13)):
+def convert(checkpoint, ema=False, deploy=False, arch=None, num_edges=4, seed=123,
+            kernel_sizes=(51, 49, 47, 13)):
     """Convert an official ``ShiftWise_v2`` checkpoint (or state dict) into the state dict of an mmpretrain
     ``ImageClassifier`` with a ``largekernel.ShiftWise`` backbone, the ghost split and shift tables included, checked
     by loading it strictly into the detected (or given) arch with ``num_edges`` edges; ``deploy=True`` returns the
@@ -171,7 +172,8 @@ def _v1_kernels(backbone, kernel_sizes, num_stages):
     return kernel_sizes, small
 
 
-def convert_v1(checkpoint, ema=False, deploy=False, arch=None, num_edges=4, seed=123, kernel_sizes=(51, 49, 47, 13)):
+def convert_v1(checkpoint, ema=False, deploy=False, arch=None, num_edges=4, seed=123,
+               kernel_sizes=(51, 49, 47, 13)):
     """Convert an official ``ShiftWise_v1`` checkpoint (SW on the SLaK architecture) into the state dict of an
     mmpretrain ``ImageClassifier`` with a ``largekernel.ShiftWiseV1`` backbone; as :func:`convert` otherwise.
     N is read off the group convs; the equivalent kernels M are not in the weights, so ``kernel_sizes`` (the
