@@ -1,5 +1,6 @@
-from .hooks import EpochSeedHook
+from .hooks import EpochSeedHook, StepEMAHook
 from .optimizers import LayerDecayOptimWrapperConstructor
-from .sparse import DynamicSparseHook
+from .sparse import DynamicSparseHook, KeepSparsityHook
 
-__all__ = ['DynamicSparseHook', 'LayerDecayOptimWrapperConstructor', 'EpochSeedHook']
+__all__ = ['DynamicSparseHook', 'EpochSeedHook', 'KeepSparsityHook', 'LayerDecayOptimWrapperConstructor',
+           'StepEMAHook']
