@@ -278,3 +278,120 @@ def test_bad_layer_decay_settings():
         _scales(_backbone('ConvNeSt', 'B'), 0.8, 12)
     with pytest.raises(ValueError, match='must equal depth'):
         _scales(_backbone('ConvNeStIsotropic', 'S'), 0.8, 12)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bad input stops with a message naming the value
+# ---------------------------------------------------------------------------------------------------------------
+def _tiny(cls, **kwargs):
+    from largekernel import models
+    arch = dict(depths=(1, 1, 1, 1), dims=(8, 16, 32, 64))
+    extra = dict(kernel_sizes=(7, 7, 7, 7), small_kernel=3) if cls == 'SLaK' else {}
+    if cls == 'UniRepLKNet':
+        arch['kernel_sizes'] = ((3,), (13,), (13,), (13,))
+    return getattr(models, cls)(arch=arch, **extra, **kwargs)
+
+
+class _Detector(nn.Module):
+    def __init__(self, backbone, neck=None, **heads):
+        super().__init__()
+        self.backbone, self.neck = backbone, neck
+        for name, head in heads.items():
+            setattr(self, name, head)
+
+
+class _Takes(nn.Module):
+    """Stands for a neck / head: only the attributes the check reads."""
+
+    def __init__(self, in_channels, in_index=None):
+        super().__init__()
+        self.in_channels = in_channels
+        if in_index is not None:
+            self.in_index = in_index
+
+
+def test_neck_channels_must_match_the_backbone_outputs():
+    from largekernel.engine.checks import check_neck_channels
+    backbone = _tiny('UniRepLKNet', out_indices=(1, 2, 3))
+    check_neck_channels(_Detector(backbone, _Takes([16, 32, 64])))
+    with pytest.raises(ValueError, match=r'out_indices=\(1, 2, 3\) outputs channels \[16, 32, 64\].*'
+                                         r'in_channels=\[8, 16, 32, 64\].*neck.in_channels=\[16, 32, 64\]'):
+        check_neck_channels(_Detector(backbone, _Takes([8, 16, 32, 64])))
+    # mmseg: no neck, decode / auxiliary heads select outputs by in_index
+    check_neck_channels(_Detector(backbone, decode_head=_Takes([16, 32, 64], [0, 1, 2]),
+                                  auxiliary_head=_Takes(32, 1)))
+    with pytest.raises(ValueError, match=r'auxiliary_head .*in_channels=64 for in_index=1; '
+                                         r'set auxiliary_head.in_channels=32'):
+        check_neck_channels(_Detector(backbone, decode_head=_Takes([16, 32, 64], [0, 1, 2]),
+                                      auxiliary_head=_Takes(64, 1)))
+    with pytest.raises(ValueError, match=r'in_index=\[0, 1, 2, 3\] selects output 3'):
+        check_neck_channels(_Detector(backbone, decode_head=_Takes([16, 32, 64, 64], [0, 1, 2, 3])))
+    # a classifier: the head takes the last output
+    with pytest.raises(ValueError, match='head.in_channels=64'):
+        check_neck_channels(_Detector(backbone, head=_Takes(768)))
+
+
+def test_runner_stops_on_a_neck_mismatch_before_running(tmp_path):
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Model(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.backbone = _tiny('UniRepLKNet', out_indices=(0, 1, 2, 3))
+            self.neck = _Takes([8, 16, 32, 32])
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            raise AssertionError('the check runs before any forward')
+
+    runner = Runner(model=Model(), work_dir=str(tmp_path), test_dataloader=dict(
+        dataset=[dict(inputs=torch.zeros(3, 32, 32))], sampler=dict(type='DefaultSampler', shuffle=False),
+        batch_size=1, collate_fn=dict(type='default_collate')), test_cfg=dict(),
+        test_evaluator=dict(type='DumpResults', out_file_path=str(tmp_path / 'out.pkl')), log_level='WARNING')
+    with pytest.raises(ValueError, match=r'neck.in_channels=\[8, 16, 32, 64\]'):
+        runner.test()
+
+
+def test_pretrained_checkpoint_of_another_family_or_form_is_named(tmp_path):
+    torch.save(dict(state_dict=_tiny('SLaK').state_dict()), tmp_path / 'slak.pth')
+    model = _tiny('UniRepLKNet', init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'slak.pth')))
+    with pytest.raises(RuntimeError, match=r'slak.pth does not match this UniRepLKNet.*missing keys'):
+        model.init_weights()
+    deployed = _tiny('UniRepLKNet').switch_to_deploy()
+    torch.save(dict(state_dict=deployed.state_dict()), tmp_path / 'deploy.pth')
+    model = _tiny('UniRepLKNet', init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'deploy.pth')))
+    with pytest.raises(RuntimeError, match='training form: a checkpoint of the other form needs deploy='):
+        model.init_weights()
+
+
+def test_sparse_weights_in_a_dense_config_stop_training(tmp_path):
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Classifier(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.backbone = _tiny('SLaK')
+            self.head = nn.Linear(self.backbone.channels[-1], 3)
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            logits = self.head(self.backbone(inputs)[-1].mean((2, 3)))
+            return dict(loss=F.cross_entropy(logits, data_samples)) if mode == 'loss' else logits
+
+    def runner(name, hooks=()):
+        return Runner(
+            model=Classifier(), work_dir=str(tmp_path / name), load_from=str(tmp_path / 'sparse.pth'),
+            train_dataloader=dict(dataset=[dict(inputs=torch.randn(3, 32, 32), data_samples=1)] * 2,
+                                  sampler=dict(type='DefaultSampler', shuffle=False), batch_size=2,
+                                  collate_fn=dict(type='default_collate')),
+            train_cfg=dict(by_epoch=False, max_iters=1), optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+            custom_hooks=list(hooks), default_hooks=dict(checkpoint=None), log_level='WARNING')
+
+    state = Classifier().state_dict()
+    name = 'backbone.stages.0.0.pwconv1.weight'
+    state[name] = state[name] * (torch.arange(state[name].numel()).view_as(state[name]) % 2)
+    torch.save(dict(state_dict=state), tmp_path / 'sparse.pth')
+    with pytest.raises(ValueError, match=rf'SLaK weights are sparse .*{name}: 50% zeros.*KeepSparsityHook'):
+        runner('dense').train()
+    runner('kept', [dict(type='largekernel.KeepSparsityHook')]).train()
+    runner('dense_on_purpose', [dict(type='largekernel.KeepSparsityHook', dense_finetune=True)]).train()
