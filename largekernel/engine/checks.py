@@ -1,5 +1,5 @@
-"""Checks of a built model and its loaded weights that mmengine does not make, run by the Runner (installed with
-the runtime fixes): each stops with a message naming the bad value.
+"""Checks of a built model and its loaded weights that mmengine does not make, run by the Runner (installed when
+``largekernel`` is imported): each stops with a message naming the bad value.
 
 * ``before_run`` (train, val and test): the channels the backbone's ``out_indices`` give must be those the neck
   (mmdet / mmdet3d ``neck.in_channels``), the decode / auxiliary heads (mmseg ``in_channels`` with ``in_index``) or
@@ -43,6 +43,9 @@ def check_neck_channels(model):
             raise ValueError(f'{where}, but the neck {type(neck).__name__} has in_channels={list(in_channels)}; '
                              f'set neck.in_channels={out} or change the backbone out_indices')
         return
+    if isinstance(in_channels, int) and in_channels != out[-1]:      # a neck on the last output (mmpretrain)
+        raise ValueError(f'{where}, but the neck {type(neck).__name__} has in_channels={in_channels}; set '
+                         f'neck.in_channels={out[-1]} (the last output)')
     if neck is None:
         for name in ('decode_head', 'auxiliary_head'):
             heads = getattr(model, name, None)
@@ -99,8 +102,15 @@ def check_sparse_checkpoint_has_a_hook(runner):
                          'purpose, or DynamicSparseHook to continue sparse training')
 
 
+_installed = False
+
+
 def install():
-    """Run the checks from the Runner's ``before_run`` / ``before_train`` (before any hook of that stage)."""
+    """Run the checks from the Runner's ``before_run`` / ``before_train`` (before any hook of that stage); once."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
     from mmengine.runner import Runner
     original = Runner.call_hook
 

@@ -9,8 +9,6 @@
    initialise a ``gloo`` process group instead, wrap models with ``device_ids=None`` and turn SyncBN into BN
    (SyncBN rejects CPU tensors).
 3. AMP without a GPU: ``AmpOptimWrapper`` asserts a GPU; without one it warns and runs in fp32.
-4. The Runner checks of ``largekernel.engine.checks`` (backbone outputs vs neck channels, sparse weights without a
-   sparse hook).
 """
 import os.path as osp
 import warnings
@@ -86,6 +84,4 @@ def install():
     _patch_checkpoint_loading()
     _patch_cpu_distributed()
     _patch_amp_fallback()
-    from .checks import install as install_checks
-    install_checks()
     _installed = True
