@@ -331,7 +331,7 @@ def test_config_states_the_paper_recipe_and_builds(stem):
     assert cfg.param_scheduler[0].end == warmup and cfg.param_scheduler[1].begin == warmup
     assert cfg.model.head.loss.label_smooth_val == 0.1
     assert [(a.type, a.alpha) for a in cfg.model.train_cfg.augments] == [('Mixup', 0.8), ('CutMix', 1.0)]
-    hooks = [h for h in cfg.get('custom_hooks', []) if h.type == 'EMAHook']
+    hooks = [h for h in cfg.get('custom_hooks', []) if h.type == 'largekernel.StepEMAHook']
     assert [h.momentum for h in hooks] == ([1e-4] if ema else [])
     with torch.device('meta'):
         model = MODELS.build(dict(backbone))

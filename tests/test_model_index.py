@@ -48,6 +48,7 @@ def test_entry_fields(entry):
         assert isinstance(entry.flops, int) and entry.params is not None
     if entry.params_form == 'sparse':
         assert 0 < entry.sparsity < 1
+    assert entry.ema_decay is None or (isinstance(entry.ema_decay, float) and 0.99 < entry.ema_decay < 1)
     for value in entry.reference.values():  # a reference count refines the published one, it is never far off
         assert isinstance(value, int)
     for key, published in (('Parameters', entry.params), ('FLOPs', entry.flops)):

@@ -364,7 +364,7 @@ def test_configs_state_the_official_recipe_and_build(path):
     assert backbone.drop_path_rate == drop_path and backbone.get('deploy', False) is deploy
     assert backbone.kernel_sizes == (51, 49, 47, 13) and backbone.small_kernel == 5
     ema, sparse = cfg.custom_hooks
-    assert ema.type == 'EMAHook' and ema.momentum == 1e-4
+    assert ema.type == 'largekernel.StepEMAHook' and ema.momentum == 1e-4
     assert sparse.sparsity == 0.4 and sparse.init == 'snip' and sparse.grow == 'random'
     assert sparse.prune_rate == prune_rate and sparse.update_interval == interval
     HOOKS.build(sparse)

@@ -549,3 +549,112 @@ def test_runner_ddp_two_gloo_ranks(tmp_path):
         assert torch.equal(r0['masks'][name], r1['masks'][name]), name
         assert torch.equal(r0['weights'][name], r1['weights'][name]), name
         assert (r0['weights'][name][~r0['masks'][name]] == 0).all()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# fine-tuning a sparse checkpoint downstream (KeepSparsityHook)
+# ---------------------------------------------------------------------------------------------------------------
+def _finetune_runner(work_dir, max_iters, hook_cfg, load_from=None, resume=False):
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Detector(BaseModel):
+        """A 'backbone' (the sparse ImageNet part) and a dense 'head'."""
+
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1),
+                                          nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            self.head = nn.Linear(16, 10)
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            logits = self.head(self.backbone(inputs))
+            return dict(loss=F.cross_entropy(logits, data_samples)) if mode == 'loss' else logits
+
+    class Images(torch.utils.data.Dataset):
+        def __init__(self):
+            self.x, self.y = _real_images(64)
+
+        def __len__(self):
+            return len(self.y)
+
+        def __getitem__(self, i):
+            return dict(inputs=self.x[i], data_samples=self.y[i])
+
+    torch.manual_seed(0)
+    return Runner(
+        model=Detector(), work_dir=str(work_dir),
+        train_dataloader=dict(dataset=Images(), sampler=dict(type='DefaultSampler', shuffle=False), batch_size=8,
+                              num_workers=0, collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        # AdamW: its moments would revive zeroed weights at once if the masks were not re-applied after each step
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.01, weight_decay=0.05), accumulative_counts=2),
+        custom_hooks=[dict(type='largekernel.StepEMAHook', momentum=0.1), hook_cfg],
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=4, by_epoch=False),
+                           logger=dict(type='LoggerHook', interval=100)),
+        randomness=dict(seed=0), load_from=load_from, resume=resume, log_level='WARNING')
+
+
+def _sparse_checkpoint(path, sparsity=0.5):
+    """A checkpoint of the model with half of each backbone conv weight zeroed (what SLaK / SW training leaves)."""
+    runner = _finetune_runner(path.parent / 'init', 1, dict(type='largekernel.KeepSparsityHook', dense_finetune=True))
+    state = runner.model.state_dict()
+    g = torch.Generator().manual_seed(1)
+    for name in ('backbone.0.weight', 'backbone.2.weight'):
+        state[name] = state[name] * (torch.rand(state[name].shape, generator=g) >= sparsity)
+    torch.save(dict(state_dict=state, meta=dict()), path)
+    return {n: state[n] != 0 for n in ('backbone.0.weight', 'backbone.2.weight')}, state
+
+
+def test_keep_sparsity_finetune_keeps_the_pattern_and_resumes(tmp_path):
+    from largekernel.engine import KeepSparsityHook
+    masks, start = _sparse_checkpoint(tmp_path / 'sparse.pth')
+    cfg = dict(type='largekernel.KeepSparsityHook')
+    runner = _finetune_runner(tmp_path / 'a', 8, cfg, load_from=str(tmp_path / 'sparse.pth'))
+    runner.train()
+    hook = next(h for h in runner.hooks if isinstance(h, KeepSparsityHook))
+    assert set(hook.masks) == set(masks)                          # the dense head is not masked
+    params = dict(runner.model.named_parameters())
+    ema = dict(next(h for h in runner.hooks if hasattr(h, 'ema_model')).ema_model.module.named_parameters())
+    for name, m in masks.items():
+        assert torch.equal(hook.masks[name], m)
+        assert (params[name].detach()[~m] == 0).all() and (ema[name].detach()[~m] == 0).all(), name
+        assert not torch.equal(params[name].detach()[m], start[name][m])    # the kept weights do train
+    ckpt = torch.load(tmp_path / 'a' / 'iter_8.pth', weights_only=False)
+    for name, m in masks.items():
+        assert torch.equal(ckpt['sparse_masks'][name], m)
+        assert (ckpt['state_dict'][name][~m] == 0).all() and (ckpt['ema_state_dict']['module.' + name][~m] == 0).all()
+
+    # resume: the stored masks come back (not re-derived: a weight zeroed in the checkpoint stays trainable)
+    ckpt = torch.load(tmp_path / 'a' / 'iter_4.pth', weights_only=False)
+    ckpt['state_dict']['backbone.2.weight'].view(-1)[masks['backbone.2.weight'].view(-1).nonzero()[0]] = 0
+    torch.save(ckpt, tmp_path / 'tampered.pth')
+    resumed = _finetune_runner(tmp_path / 'b', 8, cfg, load_from=str(tmp_path / 'tampered.pth'), resume=True)
+    resumed.train()
+    hook = next(h for h in resumed.hooks if isinstance(h, KeepSparsityHook))
+    for name, m in masks.items():
+        assert torch.equal(hook.masks[name], m)
+        assert (dict(resumed.model.named_parameters())[name].detach()[~m] == 0).all()
+
+
+def test_dense_finetune_switch_trains_the_zeros(tmp_path):
+    masks, _ = _sparse_checkpoint(tmp_path / 'sparse.pth')
+    runner = _finetune_runner(tmp_path / 'dense', 4, dict(type='largekernel.KeepSparsityHook', dense_finetune=True),
+                              load_from=str(tmp_path / 'sparse.pth'))
+    runner.train()
+    params = dict(runner.model.named_parameters())
+    for name, m in masks.items():
+        assert (params[name].detach()[~m] != 0).float().mean() > 0.5, name   # (units of dead ReLUs get no gradient)
+    assert 'sparse_masks' not in torch.load(tmp_path / 'dense' / 'iter_4.pth', weights_only=False)
+
+
+def test_dense_checkpoint_in_a_sparse_finetune_config_raises(tmp_path):
+    runner = _finetune_runner(tmp_path / 'init', 1, dict(type='largekernel.KeepSparsityHook', dense_finetune=True))
+    torch.save(dict(state_dict=runner.model.state_dict(), meta=dict()), tmp_path / 'dense.pth')
+    runner = _finetune_runner(tmp_path / 'x', 2, dict(type='largekernel.KeepSparsityHook'),
+                              load_from=str(tmp_path / 'dense.pth'))
+    with pytest.raises(ValueError, match='weights are dense.*dense_finetune=True'):
+        runner.train()
+    with pytest.raises(ValueError, match='dense_threshold'):
+        from largekernel.engine import KeepSparsityHook
+        KeepSparsityHook(dense_threshold=0)

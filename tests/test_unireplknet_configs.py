@@ -79,7 +79,7 @@ def test_in22k_to_in1k_finetune_recipe(arch):
     assert cfg.model.backbone.drop_path_rate == dp and cfg.model.train_cfg is None  # no mixup / cutmix
     assert cfg.model.head.loss.label_smooth_val == smoothing
     assert cfg.model.head.init_cfg.std == pytest.approx(0.02 * 0.001)  # head_init_scale 0.001
-    assert any(h.type == 'EMAHook' for h in cfg.get('custom_hooks', [])) == ema
+    assert any(h.type == 'largekernel.StepEMAHook' for h in cfg.get('custom_hooks', [])) == ema
     assert cfg.train_dataloader.dataset.pipeline[1].scale == 384
     assert cfg.test_dataloader.dataset.pipeline[1] == dict(type='Resize', scale=384, backend='pillow',
                                                           interpolation='bicubic')

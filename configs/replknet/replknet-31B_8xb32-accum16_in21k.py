@@ -1,7 +1,7 @@
 # RepLKNet-31B, ImageNet-22K pre-training (Appendix A; official README): 90 epochs at 224, total batch 4096 = 128
-# GPUs x 32, AdamW lr 4e-3, weight decay 0.05, 5 warm-up epochs, cosine to 1e-6, drop path 0.1, the ImageNet-1K
-# augmentation (RandAugment, Mixup 0.8 / CutMix 1.0, label smoothing 0.1, random erasing 0.25), 21841 classes,
-# no evaluation. No EMA is mentioned for pre-training. The schedule is written out here because the shared 22K data
+# GPUs x 32, drop path 0.1, 21841 classes, no evaluation; "the other configurations are the same as the ImageNet-1K
+# pretraining": AdamW lr 4e-3, weight decay 0.05, 10 warm-up epochs, cosine to 1e-6, RandAugment, Mixup 0.8 /
+# CutMix 1.0, label smoothing 0.1, random erasing 0.25. No EMA is mentioned for pre-training. The schedule is written out here because the shared 22K data
 # base and the shared schedule base both define val_cfg/test_cfg (mmengine refuses duplicate keys among bases).
 # Layout: 8 GPUs, the paper's total batch reached with gradient accumulation (the name says how).
 _base_ = [
@@ -17,8 +17,8 @@ optim_wrapper = dict(
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0),
 )
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=5, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=5, convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=10, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=10, convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=90, val_interval=100000)
 auto_scale_lr = dict(base_batch_size=4096)

@@ -30,5 +30,5 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=3e-4, by_epoch=True, begin=1, convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=1)
-custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]
+custom_hooks = [dict(type='largekernel.StepEMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]
 auto_scale_lr = dict(base_batch_size=512)

@@ -9,7 +9,7 @@ val_dataloader = dict(batch_size=32)
 test_dataloader = dict(batch_size=32)
 optim_wrapper = dict(accumulative_counts=16)
 custom_hooks = [
-    dict(type='EMAHook', momentum=1e-4, update_buffers=True, priority='ABOVE_NORMAL'),
+    dict(type='largekernel.StepEMAHook', momentum=1e-4, update_buffers=True, priority='ABOVE_NORMAL'),
     dict(type='largekernel.DynamicSparseHook', sparsity=0.4, granularity='element', include=None, init='snip',
          prune='magnitude', grow='random', prune_rate=0.3, update_interval=100),
 ]

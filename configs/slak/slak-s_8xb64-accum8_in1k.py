@@ -7,7 +7,7 @@ val_dataloader = dict(batch_size=64)
 test_dataloader = dict(batch_size=64)
 optim_wrapper = dict(accumulative_counts=8)
 custom_hooks = [
-    dict(type='EMAHook', momentum=1e-4, update_buffers=True, priority='ABOVE_NORMAL'),
+    dict(type='largekernel.StepEMAHook', momentum=1e-4, update_buffers=True, priority='ABOVE_NORMAL'),
     dict(type='largekernel.DynamicSparseHook', sparsity=0.4, granularity='element', include=None, init='snip',
          prune='magnitude', grow='random', prune_rate=0.3, update_interval=100),
 ]

@@ -18,7 +18,7 @@ optim_wrapper = dict(accumulative_counts=4)
 custom_hooks = [
     # timm-style EMA of the whole state dict (parameters and BN buffers), like the official ModelEma; the sparse hook
     # masks the EMA copies of masked weights ("SEMA").
-    dict(type='EMAHook', momentum=1e-4, update_buffers=True, priority='ABOVE_NORMAL'),
+    dict(type='largekernel.StepEMAHook', momentum=1e-4, update_buffers=True, priority='ABOVE_NORMAL'),
     dict(type='largekernel.DynamicSparseHook', sparsity=0.4, granularity='element', include=None, init='snip',
          prune='magnitude', grow='random', prune_rate=0.5, update_interval=2000),
 ]

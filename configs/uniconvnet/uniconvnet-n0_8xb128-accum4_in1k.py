@@ -15,4 +15,4 @@ _base_ = [
 model = dict(backbone=dict(arch='N0', drop_path_rate=0.08), head=dict(in_channels=384))
 optim_wrapper = dict(accumulative_counts=4)
 # timm ModelEma decay 0.9999 = momentum 1e-4, updated once per optimizer step (every 4 iterations here)
-custom_hooks = [dict(type='EMAHook', momentum=1e-4, interval=4, priority='ABOVE_NORMAL')]
+custom_hooks = [dict(type='largekernel.StepEMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]

@@ -1,5 +1,6 @@
 # UniConvNet-S, ImageNet-1K fine-tuning at 384 (supp. Table 12): the T recipe
-# (uniconvnet-t_in1k-pre_8xb64_in1k-384px.py: lr 5e-5, wd 1e-8, 30 epochs, layer decay 0.7, no EMA as the official
-# command) with drop path 0.6; start from uniconvnet-s_8xb128-accum4_in1k.py / the converted official S checkpoint.
+# (uniconvnet-t_in1k-pre_8xb64_in1k-384px.py: lr 5e-5, wd 1e-8, 30 epochs, layer decay 0.7, head init scale 0.001,
+# EMA 0.9999) with drop path 0.6; start from the backbone of uniconvnet-s_8xb128-accum4_in1k.py / the converted
+# official S checkpoint (model.backbone.init_cfg.checkpoint=PATH).
 _base_ = './uniconvnet-t_in1k-pre_8xb64_in1k-384px.py'
 model = dict(backbone=dict(arch='S', drop_path_rate=0.6), head=dict(in_channels=640))

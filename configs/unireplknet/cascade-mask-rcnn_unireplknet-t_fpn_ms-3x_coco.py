@@ -1,5 +1,5 @@
 # Cascade Mask R-CNN + FPN with a UniRepLKNet-T backbone (ImageNet-1K pretrained), COCO, 3x schedule: the official
-# `casc_mask_rcnn_unireplknet_t_in1k_fpn_3x_coco` recipe (paper Table 7; the published results are
+# `casc_mask_rcnn_unireplknet_t_in1k_fpn_3x_coco` recipe (paper Table 6; the published results are
 # in metafile.yml) written for mmdet 3.x:
 # - model: mmdet's Cascade Mask R-CNN R50-FPN with the backbone replaced; FPN 256 channels, 5 levels; the three
 #   cascade box heads are 4conv1fc heads (SyncBN) with GIoU loss (weight 10) on decoded boxes;

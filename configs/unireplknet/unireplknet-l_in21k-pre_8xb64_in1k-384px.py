@@ -7,4 +7,4 @@ model = dict(
     head=dict(in_channels=1536, loss=dict(label_smooth_val=0.3)),
 )
 train_cfg = dict(max_epochs=20)
-custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]
+custom_hooks = [dict(type='largekernel.StepEMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]

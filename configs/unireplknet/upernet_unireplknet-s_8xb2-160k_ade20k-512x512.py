@@ -1,5 +1,5 @@
 # UniRepLKNet-S (ImageNet-1K pretrained) UPerNet 160k, 512 crops: official `upernet_unireplknet_s_512_160k_ade20k`
-# (paper Table 8; the published results are in metafile.yml; official init
+# (paper Table 7; the published results are in metafile.yml; official init
 # unireplknet_s_in1k_224_acc83.91). Drop path 0.3, activation checkpointing, layer decay 0.9 over
 # num_layers 12; the rest as the T config.
 _base_ = './upernet_unireplknet-t_8xb2-160k_ade20k-512x512.py'

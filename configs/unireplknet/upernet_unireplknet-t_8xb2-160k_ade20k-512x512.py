@@ -1,5 +1,5 @@
 # UPerNet with a UniRepLKNet-T backbone (ImageNet-1K pretrained), ADE20K, 160k iterations, 512 crops: the official
-# `upernet_unireplknet_t_512_160k_ade20k` recipe (paper Table 8; the published results are
+# `upernet_unireplknet_t_512_160k_ade20k` recipe (paper Table 7; the published results are
 # in metafile.yml) written for mmseg 1.x:
 # - model: mmseg's UPerNet R50 with the backbone replaced (its `pretrained` is cleared); UPerHead 512 channels, pool
 #   scales 1/2/3/6, dropout 0.1; auxiliary FCNHead (256 channels, loss weight 0.4) on output 2; SyncBN in the heads;

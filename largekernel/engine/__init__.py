@@ -1,5 +1,9 @@
-from .hooks import EpochSeedHook
+from . import checks
+from .hooks import EpochSeedHook, StepEMAHook
 from .optimizers import LayerDecayOptimWrapperConstructor
-from .sparse import DynamicSparseHook
+from .sparse import DynamicSparseHook, KeepSparsityHook
 
-__all__ = ['DynamicSparseHook', 'LayerDecayOptimWrapperConstructor', 'EpochSeedHook']
+checks.install()   # the Runner checks of largekernel.engine.checks, whenever largekernel is imported
+
+__all__ = ['DynamicSparseHook', 'EpochSeedHook', 'KeepSparsityHook', 'LayerDecayOptimWrapperConstructor',
+           'StepEMAHook']

@@ -1,4 +1,13 @@
-"""Dynamic sparse training (prune-and-grow) as an mmengine hook, for SLaK and ShiftwiseConv (SW).
+"""Dynamic sparse training (prune-and-grow) as an mmengine hook, for SLaK and ShiftwiseConv (SW), and sparse
+fine-tuning downstream.
+
+Fine-tuning a sparse checkpoint (detection, segmentation, 3-D)
+-------------------------------------------------------------
+``KeepSparsityHook`` (``largekernel.KeepSparsityHook``, inherited from ``configs/_base_/sparse_finetune.py``) keeps
+the ImageNet sparsity pattern of a SLaK / SW checkpoint, as the official downstream code does: masks are the
+non-zeros of the loaded weights (or, on resume, the masks stored in the checkpoint), re-applied after every
+optimizer step, saved as ``checkpoint['sparse_masks']``. A dense checkpoint in such a config raises. The switch
+``dense_finetune=True`` (e.g. ``--cfg-options custom_hooks.0.dense_finetune=True``) fine-tunes densely instead.
 
 ``DynamicSparseHook`` (registered as ``largekernel.DynamicSparseHook``) keeps a fixed fraction of selected weight
 tensors at zero and periodically moves the zeros: it prunes the weakest active units and regrows as many at random
@@ -681,3 +690,152 @@ class DynamicSparseHook(Hook):
             return loss
 
         return loss_fn
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fine-tuning a sparse checkpoint downstream
+# ---------------------------------------------------------------------------------------------------------------
+@HOOKS.register_module()
+class KeepSparsityHook(Hook):
+    """Fine-tune a SLaK / ShiftWise checkpoint keeping its ImageNet sparsity pattern (zeros stay zero).
+
+    The official downstream backbones (``sparse=True``) rebuild the masks from the non-zeros of the loaded
+    checkpoint and re-apply them at every forward (SLaK §4.6 downstream code; ShiftwiseConv's detection and
+    segmentation configs). Here the masks are taken once, in ``before_train``, from the loaded weights: every 2-D/4-D
+    ``*weight`` selected by ``include``/``exclude`` whose non-zero fraction is below ``dense_threshold`` gets the
+    mask ``weight != 0``; a step post-hook re-applies them after every real ``optimizer.step()`` (also under
+    gradient accumulation and AMP), and EMA copies found on other hooks are masked after each EMA update.
+    Checkpoints carry ``checkpoint['sparse_masks']`` (name -> bool mask, the format of ``DynamicSparseHook``);
+    resuming restores them exactly instead of re-deriving them.
+
+    Args:
+        include (list[str] | None): regexes on parameter names (``re.search``); default ``[r'^backbone\\.']``.
+        exclude (list[str]): regexes removed from the selection.
+        dense_threshold (float): tensors with at least this non-zero fraction stay dense (0.99, as SLaK).
+        dense_finetune (bool): ``True`` fine-tunes densely: the hook does nothing (the zeros of the checkpoint
+            become trainable weights). Default ``False`` (keep the sparsity, as the official code).
+        require_sparse (bool): raise if the loaded weights have no sparse tensor (a dense checkpoint in a sparse
+            fine-tuning config); default ``True``.
+    """
+
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self, include=None, exclude=(), dense_threshold=0.99, dense_finetune=False, require_sparse=True):
+        if not 0 < dense_threshold <= 1:
+            raise ValueError(f'KeepSparsityHook: dense_threshold must lie in (0, 1], got {dense_threshold!r}')
+        self.include = _check_patterns(include, 'include') or [r'^backbone\.']
+        self.exclude = _check_patterns(exclude, 'exclude') or []
+        self.dense_threshold = float(dense_threshold)
+        self.dense_finetune = bool(dense_finetune)
+        self.require_sparse = bool(require_sparse)
+        self.masks = OrderedDict()
+        self.params = OrderedDict()
+        self._handles = []
+        self._ema_models = []
+        self._loaded = None
+
+    # ---- standalone API ----------------------------------------------------------------------------------------
+    def masks_from_weights(self, model):
+        """Masks = non-zeros of the selected weights that are sparse (non-zero fraction < ``dense_threshold``)."""
+        selected = select_sparse_params(model.named_parameters(), self.include, self.exclude)
+        masks = OrderedDict()
+        for name, p in selected.items():
+            m = p.detach() != 0
+            if m.float().mean().item() < self.dense_threshold:
+                masks[name] = m
+        if not masks and self.require_sparse:
+            raise ValueError(f'KeepSparsityHook: the loaded weights are dense (every one of the {len(selected)} '
+                             f'selected tensors has a non-zero fraction >= dense_threshold={self.dense_threshold}); '
+                             'load the sparse checkpoint, or set dense_finetune=True to fine-tune a dense model')
+        return masks
+
+    def attach(self, model, masks, optimizers=()):
+        """Adopt ``masks`` (name -> bool mask of the weight's shape), apply them and hook ``optimizers``."""
+        named = OrderedDict(model.named_parameters())
+        unknown = [n for n in masks if n not in named]
+        if unknown:
+            raise KeyError(f'KeepSparsityHook: masks for parameters the model does not have: {unknown[:5]}')
+        self.params, self.masks = OrderedDict(), OrderedDict()
+        for name, mask in masks.items():
+            p = named[name]
+            if tuple(mask.shape) != tuple(p.shape):
+                raise ValueError(f'KeepSparsityHook: mask {name!r} has shape {tuple(mask.shape)}, the weight '
+                                 f'{tuple(p.shape)} (element masks only)')
+            self.params[name] = p
+            self.masks[name] = mask.to(device=p.device, dtype=torch.bool)
+        self.detach()
+        owned = {id(p) for p in self.params.values()}
+        for opt in optimizers:
+            if any(id(p) in owned for g in opt.param_groups for p in g['params']):
+                self._handles.append(opt.register_step_post_hook(self._post_step))
+        self.apply_masks()
+
+    def apply_masks(self):
+        with torch.no_grad():
+            for name, p in self.params.items():
+                p.masked_fill_(~self.masks[name], 0)
+        for ema in self._ema_models:
+            self._mask_ema(ema)
+
+    def attach_ema(self, ema_model):
+        original = ema_model.update_parameters
+
+        def update_parameters(model):
+            original(model)
+            self._mask_ema(ema_model)
+
+        ema_model.update_parameters = update_parameters
+        self._ema_models.append(ema_model)
+        self._mask_ema(ema_model)
+
+    def detach(self):
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        for ema in self._ema_models:
+            ema.__dict__.pop('update_parameters', None)
+        self._ema_models = []
+
+    # ---- Runner hooks ------------------------------------------------------------------------------------------
+    def before_train(self, runner):
+        if self.dense_finetune:
+            runner.logger.info('KeepSparsityHook: dense_finetune=True, the checkpoint zeros are trained densely')
+            return
+        if any(isinstance(h, DynamicSparseHook) for h in runner.hooks):
+            raise ValueError('KeepSparsityHook and DynamicSparseHook both own the masks: use DynamicSparseHook to '
+                             'train sparse with prune/grow, KeepSparsityHook to fine-tune a sparse checkpoint')
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        masks = self._loaded if self._loaded is not None else self.masks_from_weights(model)
+        self._loaded = None
+        self.attach(model, masks, DynamicSparseHook._runner_optimizers(runner))
+        for hook in runner.hooks:
+            ema = getattr(hook, 'ema_model', None)
+            if isinstance(ema, BaseAveragedModel):
+                self.attach_ema(ema)
+        total = sum(m.numel() for m in self.masks.values())
+        density = sum(int(m.sum()) for m in self.masks.values()) / total if total else 1.0
+        runner.logger.info(f'KeepSparsityHook: {len(self.masks)} sparse tensors kept at density {density:.4f}')
+
+    def after_train(self, runner):
+        self.detach()
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        if not self.dense_finetune:
+            checkpoint['sparse_masks'] = OrderedDict((n, m.detach().cpu().clone()) for n, m in self.masks.items())
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        if runner._resume and 'sparse_masks' in checkpoint and not self.dense_finetune:
+            self._loaded = checkpoint['sparse_masks']
+
+    # ---- internals ---------------------------------------------------------------------------------------------
+    def _post_step(self, optimizer, args, kwargs):
+        with torch.no_grad():
+            for name, p in self.params.items():
+                p.masked_fill_(~self.masks[name], 0)
+
+    def _mask_ema(self, ema):
+        params = dict(ema.module.named_parameters())
+        with torch.no_grad():
+            for name, mask in self.masks.items():
+                if name in params:
+                    params[name].masked_fill_(~mask, 0)

@@ -6,7 +6,8 @@ imports (OpenMMLab's model-index format).
     find_model('UniRepLKNet', 'T', input_size=224).params   # by backbone class, arch and resolution
 
 Each entry carries the published ``params`` / ``flops`` (1000-class head; FLOPs = multiply-accumulates at
-``input_size``), ``top1`` and the ``params_form`` the paper counts in; ``target(key)`` gives the value a test checks
+``input_size``), ``top1``, the ``params_form`` the paper counts in and the recipe's published ``ema_decay`` (per optimizer step;
+None: no EMA); ``target(key)`` gives the value a test checks
 against: the entry's ``Reference`` count of the official model where the publication rounds more coarsely, else the
 published figure.
 """
@@ -37,6 +38,7 @@ class ModelEntry:
     flops: Optional[int] = None
     params_form: Optional[str] = None
     sparsity: Optional[float] = None
+    ema_decay: Optional[float] = None
     reference: dict = field(default_factory=dict)
     results: tuple = ()
     weights: Optional[str] = None
@@ -72,7 +74,7 @@ def _entry(model, path):
             backbone=meta['Backbone'], arch=str(meta['Arch']), input_size=meta['Input Size'],
             training_data=tuple([data] if isinstance(data, str) else data), params=meta.get('Parameters'),
             flops=meta.get('FLOPs'), params_form=meta.get('Params Form'), sparsity=meta.get('Sparsity'),
-            reference=dict(meta.get('Reference') or {}), results=tuple(model.get('Results') or ()),
+            ema_decay=meta.get('EMA Decay'), reference=dict(meta.get('Reference') or {}), results=tuple(model.get('Results') or ()),
             weights=model.get('Weights'), converted_from=dict(model.get('Converted From') or {}))
     except KeyError as e:
         raise KeyError(f'{path}: model {model.get("Name")!r} lacks the field {e.args[0]!r}') from None

@@ -160,6 +160,11 @@ class LargeKernelBackbone(BaseModule):
         if self.num_stages != 4:
             raise NotImplementedError(f'{type(self).__name__} with {self.num_stages} stages needs its own layer_id() '
                                       'for layer-wise lr decay (the default is the 4-stage ConvNeXt mapping)')
+        minimum = 4 + (len(self.stages[2]) - 1) // 3      # the last stage-2 group stays below stage 3's id
+        if num_layers < minimum:
+            raise ValueError(f'{type(self).__name__}.layer_id: num_layers={num_layers} is too small for '
+                             f'{len(self.stages[2])} stage-2 blocks (groups of 3); the ConvNeXt mapping needs '
+                             f'num_layers >= {minimum}')
         parts = name.split('.')
         if parts[0] in ('downsample_layers', 'stages'):
             stage = int(parts[1])

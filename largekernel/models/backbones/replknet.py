@@ -227,7 +227,11 @@ class RepLKNet(LargeKernelBackbone):
         (RepLK and ConvFFN entries counted separately) ``3 + b // 4``, capped at ``num_layers - 1``; the transition
         after stage 2 ``num_layers - 1`` (11); stage 3 ``num_layers`` (12); out norms (head BN) ``num_layers + 1``.
         With ``num_layers=4`` this becomes stage-wise decay (stem 0, stage i -> i + 1, head 5), the XL recipe.
-        Our ``downsample_layers[i]`` (i >= 1) is the official ``transitions[i - 1]``."""
+        Our ``downsample_layers[i]`` (i >= 1) is the official ``transitions[i - 1]``. ``num_layers < 4`` would merge
+        stages (the official code then silently reorders the groups) and raises."""
+        if num_layers < 4:
+            raise ValueError(f'RepLKNet.layer_id: num_layers={num_layers} is too small; RepLKNet\'s mapping needs '
+                             'num_layers >= 4 (4 = stage-wise decay)')
         parts = name.split('.')
         if parts[0] == 'downsample_layers':
             i = int(parts[1])
