@@ -204,7 +204,8 @@ class UniRepLKNet(LargeKernelBackbone):
             ``'bottleneck'``, ``'two_1x1'``, ``'two_dw3x3'``.
         with_cp (bool): activation checkpointing per block.
         deploy (bool): build the re-parameterised inference form directly.
-        head_init_scale: not here; see ``largekernel.ScaledLinearClsHead``.
+        head_init_scale: not a backbone argument: the fine-tuning configs scale the head's initialisation
+            (``head.init_cfg`` with ``std=0.02 * 0.001``).
         Others: see ``LargeKernelBackbone``.
 
     Ablations (configs/unireplknet/ablations/, §3.2, Table 3, 100 epochs on the "vanilla" architecture: C = 96,
