@@ -8,6 +8,8 @@
 # - input normalisation: ImageNet RGB mean/std (the base uses Caffe BGR statistics for its Caffe ResNet);
 # - everything else (FCOSMono3DHead with GN, DCN on the last head conv, SGD lr 0.002, bias lr x2, grad clip 35,
 #   12 epochs with steps at 8 and 11, 2 images per GPU x 8 GPUs) is the mmdet3d recipe unchanged.
+# This is mmdet3d's SGD recipe; ./fcos3d_unireplknet-s_fpn_head-gn_8xb2-1x_nus-mono3d.py (and the SW-small config)
+# use the published AdamW 1e-4 / layer decay 0.8 recipe of ShiftwiseConv Table 6 instead.
 # Pretrained backbone: --cfg-options model.backbone.init_cfg.checkpoint=PATH (see the COCO config).
 _base_ = 'mmdet3d::fcos3d/fcos3d_r101-caffe-dcn_fpn_head-gn_8xb2-1x_nus-mono3d.py'
 
