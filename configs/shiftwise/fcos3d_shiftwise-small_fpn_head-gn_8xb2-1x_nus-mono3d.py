@@ -9,11 +9,12 @@
 #   plain BatchNorm (the official baseline does not use SyncBN), nothing frozen;
 # - the FPN consumes stages 2-4 (start_level 1).
 # Paper vs code: the official SW model prunes its large-kernel filters during ImageNet training (sparse=True); the
-# pretrained checkpoint carries that sparsity, and no mask update runs during this fine-tuning.
+# pretrained checkpoint carries that sparsity, which largekernel.KeepSparsityHook keeps through fine-tuning, as the
+# official downstream code does (no mask update; dense fine-tuning: --cfg-options custom_hooks.0.dense_finetune=True).
 # Pretrained backbone: --cfg-options model.backbone.init_cfg.checkpoint=PATH (an ImageNet checkpoint of this
 # project, e.g. work_dirs/shiftwise-small_8xb64-accum8_in1k/epoch_300.pth, or an official one converted with
 # tools/model_converters/convert.py).
-_base_ = '../_base_/recipes/fcos3d_fpn_head-gn_adamw-ld0.8-1x_nus-mono3d.py'
+_base_ = ['../_base_/recipes/fcos3d_fpn_head-gn_adamw-ld0.8-1x_nus-mono3d.py', '../_base_/sparse_finetune.py']
 
 dims = [96, 192, 384, 768]
 model = dict(
