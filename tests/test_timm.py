@@ -180,7 +180,8 @@ def test_mismatching_checkpoint_raises_naming_the_keys(tmp_path):
     state = reference.state_dict()
     extra = save_checkpoint(reference, tmp_path / 'ok.pth')
     torch.save({'state_dict': {**state, 'backbone.extra.weight': torch.zeros(1)}}, extra)
-    with pytest.raises(RuntimeError, match=r"unexpected keys \(1\): \['backbone.extra.weight'\]"):
+    with pytest.raises(RuntimeError, match=r"ok.pth does not match convnest_a .*"
+                                           r"unexpected keys \(1\): \['backbone.extra.weight'\]"):
         timm_model('convnest', extra)
     missing = str(tmp_path / 'missing.pth')
     torch.save({'state_dict': {k: v for k, v in state.items() if k != 'backbone.norm3.weight'}}, missing)

@@ -19,6 +19,8 @@ Keyword arguments other than timm's (``num_classes``, ``in_chans``, ``global_poo
 backbone (``deploy=True``, ``drop_path_rate``, ``channels_last``, ...). ``build_timm_model(family, arch)`` builds
 custom sizes (``arch`` a dict, as the backbones take).
 """
+from functools import partial
+
 import torch
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
@@ -231,7 +233,7 @@ def build_timm_model(family, arch, *, variant=None, pretrained=False, **kwargs):
     isotropic = backbone_cls is ConvNeStIsotropic
     return build_model_with_cfg(
         LargeKernelClassifier, variant, pretrained, pretrained_cfg_overlay=overlay,
-        pretrained_filter_fn=checkpoint_filter_fn,
+        pretrained_filter_fn=partial(checkpoint_filter_fn, source=overlay.get('file') or 'the state dict'),
         feature_cfg=dict(feature_cls='getter', out_indices=3 if isotropic else (0, 1, 2, 3)),
         backbone_cls=backbone_cls, arch=arch, norm_before_pool=norm_before_pool, **kwargs)
 
