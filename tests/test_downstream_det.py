@@ -212,7 +212,9 @@ def tiny_options(family, cfg):
     name, backbone, _ = TINY_RUNS[family]
     options = {k: v for k, v in tiny_det(cfg).items() if not k.startswith('model.backbone.')}
     options.update({f'model.backbone.{k}': dict(v, _delete_=True) if k == 'arch' else v for k, v in backbone.items()})
-    options.update({'model.backbone.init_cfg': None, 'model.backbone.drop_path_rate': 0.0})
+    options.update({'model.backbone.init_cfg': None, 'model.backbone.drop_path_rate': 0.0,
+                    # mmengine keeps one visualizer per name, and writes a run's scalars to the first one's folder
+                    'visualizer.name': f'visualizer_{family}'})
     if 'norm_cfg' in cfg.model.backbone:
         options['model.backbone.norm_cfg'] = BN
     if 'with_cp' in cfg.model.backbone:
