@@ -393,8 +393,8 @@ def test_configs_load_and_build_backbone(path):
 
     from mmengine.config import Config
     from mmengine.registry import MODELS
-    recipes = [p for p in glob.glob('configs/shiftwise/**/*.py', recursive=True) if '/ablations/' not in p]
-    assert sorted(recipes) == sorted(CONFIGS)  # the ablation configs: tests/test_ablations.py
+    recipes = [p for p in glob.glob('configs/shiftwise/**/shiftwise-*.py', recursive=True) if '/ablations/' not in p]
+    assert sorted(recipes) == sorted(CONFIGS)  # the ablation / downstream configs: tests/test_ablations.py, test_downstream_*
     cfg = Config.fromfile(path)
     arch = 'small' if 'small' in path else 'tiny'
     backbone = cfg.model.backbone

@@ -337,7 +337,8 @@ def test_sparse_training_run_on_real_images(tmp_path):
 
 # -- configs --------------------------------------------------------------------------------------------------------
 # the ablation configs (configs/slak/ablations/) are checked by tests/test_ablations.py
-CONFIGS = sorted(p for p in glob.glob('configs/slak/**/*.py', recursive=True) if '/ablations/' not in p)
+# (and the downstream configs, named after their detector / segmentor, by tests/test_downstream_*.py)
+CONFIGS = sorted(p for p in glob.glob('configs/slak/**/slak-*.py', recursive=True) if '/ablations/' not in p)
 # the official README commands: drop path, prune rate, update frequency per model; 40% sparsity everywhere
 RECIPES = {'t': (0.1, 0.5, 2000), 's': (0.4, 0.3, 100), 'b': (0.5, 0.3, 100)}
 
