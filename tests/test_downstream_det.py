@@ -18,8 +18,8 @@ from torch import nn
 from largekernel.utils import count_macs
 from largekernel.utils.checkpoint import load_checkpoint
 from largekernel.utils.model_index import list_models
-from test_downstream import (BN, DATA, ROOT, build, count_params, fixture_image, need, restore_default_scope,  # noqa: F401
-                             tiny_det, tool, train_losses)
+from test_downstream import restore_default_scope  # noqa: F401 (the module's autouse fixture)
+from test_downstream import BN, ROOT, build, count_params, fixture_image, need, tiny_det, tool, train_losses
 
 FAMILIES = ('replknet', 'slak', 'shiftwise', 'uniconvnet', 'convnest')
 ENTRIES = {e.name: e for e in list_models() if e.config and e.training_data[-1] == 'COCO'
@@ -179,7 +179,7 @@ def test_paper_size_detector_builds_with_the_published_size(name):
     assert macs == pytest.approx(entry.target('FLOPs'), rel=0.01)
 
 
-# -- deploy twins -------------------------------------------------------------------------------------------------------
+# -- deploy twins ------------------------------------------------------------------------------------------------
 DEPLOY_TWINS = {
     'cascade-mask-rcnn_replknet-31B_fpn_ms-3x_coco': 'cascade-mask-rcnn_replknet-31B-deploy_fpn_ms-3x_coco',
     'cascade-mask-rcnn_slak-t_fpn_ms-3x_coco': 'cascade-mask-rcnn_slak-t-deploy_fpn_ms-3x_coco',
@@ -200,7 +200,7 @@ def test_deploy_twins_only_switch_the_backbone_form():
         assert a.to_dict() == b.to_dict()
 
 
-# -- tiny runs on the COCO fixture --------------------------------------------------------------------------------------
+# -- tiny runs on the COCO fixture ---------------------------------------------------------------------------------
 # per family: the config, its tiny backbone (widths 16-128, as the neck of test_downstream.tiny_det expects), and the
 # training-form keys that re-parameterisation removes (None: nothing to re-parameterise, deploy = same structure)
 TINY_RUNS = {

@@ -53,7 +53,8 @@ def random_model(arch, seed=0, dtype=torch.float64, **kwargs):
 
 
 # -- published numbers (configs/replknet/metafile.yml: the official README, mmpretrain's exact parameter counts) -----
-PUBLISHED = [e for e in list_models(backbone='RepLKNet') if e.params is not None]
+PUBLISHED = [e for e in list_models(backbone='RepLKNet')
+             if e.params is not None and e.training_data[-1].startswith('ImageNet')]  # the classifiers
 SIZES = sorted({(e.arch, e.input_size) for e in PUBLISHED})  # find_model checks that configs sharing one agree
 
 
