@@ -1,8 +1,7 @@
-# AdamW 3x (36-epoch) COCO schedule of the large-kernel and ConvNeXt detection recipes: AdamW lr 1e-4, betas
-# (0.9, 0.999), weight decay 0.05, no gradient clipping; 500-iteration linear warm-up from 0.001, lr x0.1 at epochs
-# 27 and 33; checkpoint every epoch, keep 5 and the best (bbox mAP); lr given for a total batch of 16. A family
-# config sets its lr and, where its recipe has one, the layer-wise decay
-#   (largekernel.LayerDecayOptimWrapperConstructor).
+# AdamW 3x (36-epoch) COCO schedule of the large-kernel and ConvNeXt detection recipes: AdamW lr 1e-4, betas (0.9,
+# 0.999), weight decay 0.05, no gradient clipping; 500-iteration linear warm-up from 0.001, lr x0.1 at epochs 27 and 33;
+# checkpoint every epoch, keep 5 and the best (bbox mAP); lr given for a total batch of 16. A family config sets its lr
+# and, where its recipe has one, the layer-wise decay (largekernel.LayerDecayOptimWrapperConstructor).
 # (with mmdet's default runtime, whose checkpoint hook this schedule sets)
 _base_ = ['mmdet::_base_/schedules/schedule_1x.py', 'mmdet::_base_/default_runtime.py']
 
