@@ -53,7 +53,8 @@ def random_model(arch, seed=0, dtype=torch.float64, **kwargs):
 
 
 # -- published numbers (configs/replknet/metafile.yml: the official README, mmpretrain's exact parameter counts) -----
-PUBLISHED = [e for e in list_models(backbone='RepLKNet') if e.params is not None]
+PUBLISHED = [e for e in list_models(backbone='RepLKNet')
+             if e.params is not None and e.training_data[-1].startswith('ImageNet')]  # the classifiers
 SIZES = sorted({(e.arch, e.input_size) for e in PUBLISHED})  # find_model checks that configs sharing one agree
 
 
@@ -314,7 +315,7 @@ def test_matches_mmpretrain_replknet_31b():
 
 
 # -- configs ------------------------------------------------------------------------------------------------------
-# the ImageNet configs (downstream ones: tests/test_downstream_*.py)
+# the downstream configs (named after their detector / segmentor) are checked in tests/test_downstream_*.py
 CONFIGS = sorted(str(p) for p in __import__('pathlib').Path('configs/replknet').rglob('replknet-*.py'))
 
 

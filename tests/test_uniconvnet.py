@@ -505,9 +505,9 @@ def _deploy_twin(stem):
 
 
 def test_every_config_is_listed():
-    # the ImageNet configs (downstream ones: tests/test_downstream_*.py)
+    # the downstream configs (named after their detector / segmentor): tests/test_downstream_*.py
     assert sorted(p.stem for p in CONFIG_DIR.glob('uniconvnet-*.py')) == sorted(RECIPES)
-    assert sorted((CONFIG_DIR / 'deploy').glob('*.py')) == sorted(_deploy_twin(s) for s in RECIPES)
+    assert sorted((CONFIG_DIR / 'deploy').glob('uniconvnet-*.py')) == sorted(_deploy_twin(s) for s in RECIPES)
 
 
 def _check_recipe(cfg, stem, r):
