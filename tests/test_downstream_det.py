@@ -229,6 +229,8 @@ def tiny_options(family, cfg):
     options.update({'model.backbone.init_cfg': None, 'model.backbone.drop_path_rate': 0.0,
                     # mmengine keeps one visualizer per name, and writes a run's scalars to the first one's folder
                     'visualizer.name': f'visualizer_{family}'})
+    if any(h.get('type') == 'largekernel.KeepSparsityHook' for h in cfg.get('custom_hooks', [])):
+        options['custom_hooks.0.dense_finetune'] = True  # random (dense) tiny weights: no sparsity to keep
     if 'norm_cfg' in cfg.model.backbone:
         options['model.backbone.norm_cfg'] = BN
     if 'with_cp' in cfg.model.backbone:

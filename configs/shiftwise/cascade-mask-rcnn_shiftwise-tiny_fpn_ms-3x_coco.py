@@ -16,6 +16,7 @@ _base_ = [
     '../_base_/models/cascade-mask-rcnn_lk_fpn.py',
     '../_base_/datasets/coco-instance_detr-aug.py',
     '../_base_/schedules/coco_adamw_3x.py',
+    '../_base_/sparse_finetune.py',  # keep the checkpoint's sparsity (dense: custom_hooks.0.dense_finetune=True)
 ]
 
 dims = [80, 160, 320, 640]
