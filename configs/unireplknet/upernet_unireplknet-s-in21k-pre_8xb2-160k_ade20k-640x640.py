@@ -11,7 +11,7 @@ _base_ = '../_base_/segmentation/upernet_lk_8xb2-160k_ade20k-640x640.py'
 dims = [96, 192, 384, 768]
 model = dict(
     backbone=dict(type='largekernel.UniRepLKNet', arch='S', drop_path_rate=0.3, conv_impl='native', with_cp=True,
-                  out_norms=True),
+                  out_norms=True, norm_cfg=dict(type='SyncBN', requires_grad=True)),
     decode_head=dict(in_channels=dims),
     auxiliary_head=dict(in_channels=dims[2]),
 )

@@ -24,6 +24,7 @@ model = dict(
         type='largekernel.UniRepLKNet',
         arch='T',
         drop_path_rate=0.2,
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
         conv_impl='native',  # official: attempt_use_lk_impl=False
         with_cp=False,
         out_norms=True),
