@@ -14,7 +14,7 @@ from largekernel.utils.model_index import list_models
 # Published targets (configs/convnest/metafile.yml, paper Table 4; 1000-class head, 224 x 224): the reference
 # counts of the described architecture, to which the paper's rounded params and FLOPs (= MACs) correspond.
 HIERARCHICAL = {e.arch: (e.target('Parameters') / 1e6, e.target('FLOPs') / 1e9)  # arch: (params M, GMACs)
-                for e in list_models(backbone='ConvNeSt')}
+                for e in list_models(backbone='ConvNeSt') if e.training_data[-1].startswith('ImageNet')}
 ISOTROPIC = {e.arch: (e.target('Parameters') / 1e6, e.target('FLOPs') / 1e9)
              for e in list_models(backbone='ConvNeStIsotropic')}
 
@@ -310,7 +310,8 @@ RECIPES = {
 
 def test_every_config_is_listed():
     # the distillation configs (nkd_*, Table 11) are checked in tests/test_distill.py
-    assert sorted(p.stem for p in CONFIG_DIR.glob('*.py') if not p.stem.startswith('nkd_')) == sorted(RECIPES)
+    # the downstream configs (upernet_*, ...) in tests/test_downstream_*.py
+    assert sorted(p.stem for p in CONFIG_DIR.glob('convnest-*.py')) == sorted(RECIPES)
 
 
 @pytest.mark.parametrize('stem', sorted(RECIPES))

@@ -18,7 +18,7 @@ TINY = dict(depths=(1, 1, 2, 1), dims=(8, 16, 24, 32), width_factor=1.0)
 # (arch, dense params, dense MACs (reference counts of the official training form), paper params at 40% sparsity in
 # whole millions, paper FLOPs), from configs/slak/metafile.yml
 PUBLISHED = [(e.arch, e.target('Dense Parameters'), e.target('Dense FLOPs'), round(e.params / 1e6), e.flops)
-             for e in list_models(backbone='SLaK')]
+             for e in list_models(backbone='SLaK') if e.training_data[-1].startswith('ImageNet')]
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -337,7 +337,9 @@ def test_sparse_training_run_on_real_images(tmp_path):
 
 # -- configs --------------------------------------------------------------------------------------------------------
 # the ablation configs (configs/slak/ablations/) are checked by tests/test_ablations.py
-CONFIGS = sorted(p for p in glob.glob('configs/slak/**/*.py', recursive=True) if '/ablations/' not in p)
+# the downstream configs (upernet_*, ...) by tests/test_downstream_*.py
+CONFIGS = sorted(p for p in glob.glob('configs/slak/**/*.py', recursive=True)
+                 if '/ablations/' not in p and p.split('/')[-1].startswith('slak-'))
 # the official README commands: drop path, prune rate, update frequency per model; 40% sparsity everywhere
 RECIPES = {'t': (0.1, 0.5, 2000), 's': (0.4, 0.3, 100), 'b': (0.5, 0.3, 100)}
 
