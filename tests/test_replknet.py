@@ -315,7 +315,8 @@ def test_matches_mmpretrain_replknet_31b():
 
 
 # -- configs ------------------------------------------------------------------------------------------------------
-CONFIGS = sorted(str(p) for p in __import__('pathlib').Path('configs/replknet').rglob('replknet-*.py'))  # downstream: test_downstream_*
+# the downstream configs (upernet_*, ...): tests/test_downstream_*.py
+CONFIGS = sorted(str(p) for p in __import__('pathlib').Path('configs/replknet').rglob('replknet-*.py'))
 
 
 def test_configs_exist():

@@ -395,7 +395,8 @@ def test_configs_load_and_build_backbone(path):
     from mmengine.registry import MODELS
     recipes = [p for p in glob.glob('configs/shiftwise/**/*.py', recursive=True)
                if '/ablations/' not in p and p.split('/')[-1].startswith('shiftwise-')]
-    assert sorted(recipes) == sorted(CONFIGS)  # the ablation configs: tests/test_ablations.py; downstream: test_downstream_*
+    # the ablation configs: tests/test_ablations.py; the downstream ones: tests/test_downstream_*.py
+    assert sorted(recipes) == sorted(CONFIGS)
     cfg = Config.fromfile(path)
     arch = 'small' if 'small' in path else 'tiny'
     backbone = cfg.model.backbone

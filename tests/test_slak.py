@@ -18,7 +18,8 @@ TINY = dict(depths=(1, 1, 2, 1), dims=(8, 16, 24, 32), width_factor=1.0)
 # (arch, dense params, dense MACs (reference counts of the official training form), paper params at 40% sparsity in
 # whole millions, paper FLOPs), from configs/slak/metafile.yml
 PUBLISHED = [(e.arch, e.target('Dense Parameters'), e.target('Dense FLOPs'), round(e.params / 1e6), e.flops)
-             for e in list_models(backbone='SLaK') if e.training_data[-1].startswith('ImageNet')]
+             for e in list_models(backbone='SLaK')
+             if e.training_data[-1].startswith('ImageNet')]
 
 
 @pytest.fixture(autouse=True, scope='module')

@@ -1,5 +1,5 @@
 # UPerNet with a RepLKNet-31B backbone (ImageNet-1K pretrained), ADE20K, 512 crops: the 31B-1K
-# row of the RepLKNet paper's ADE20K table (official README: RepLKNet-31B 1K UperNet ADE20K 512) (single- and multi-scale mIoU,
+# row of the RepLKNet paper's ADE20K table (single- and multi-scale mIoU,
 # parameters and FLOPs at 2048x512 in metafile.yml; multi-scale + flip: tools/test.py --tta).
 # Official schedule vs this config: the official run is 40k iterations on 64 GPUs x 2 images (batch 128, 5.12M
 # crops); mmseg's 160k recipe at a larger batch sees the same crops: 160k iterations at 8 GPUs x 4 images = 32,

@@ -1,6 +1,6 @@
 # UPerNet with a SLaK-T backbone (ImageNet-1K pretrained, 51x51 kernels), ADE20K, 160k iterations, 512 crops: the
-# SLaK-T row of the SLaK paper's ADE20K table (mIoU, parameters and FLOPs at 2048x512 in metafile.yml), as the official SLaK
-# UPerNet recipe (its repository's segmentation configs), on the shared ConvNeXt-style recipe
+# SLaK-T row of the SLaK paper's ADE20K table (mIoU, parameters and FLOPs at 2048x512 in metafile.yml), as the
+# official SLaK UPerNet recipe (its repository's segmentation configs), on the shared ConvNeXt-style recipe
 # ../_base_/segmentation/upernet_lk_8xb2-160k_ade20k-512x512_slide.py:
 # - backbone: kernels 51/49/47/13 with 5x5 strips and small kernel, width factor 1.3 (head widths 124 ... 998),
 #   drop path 0.4, every stage output through its channels-first LayerNorm (norm0..norm3); the official backbone

@@ -1,6 +1,7 @@
 # UPerNet with a UniRepLKNet-T backbone (ImageNet-1K pretrained), ADE20K, 160k iterations, 512 crops: the official
 # `upernet_unireplknet_t_512_160k_ade20k` recipe (paper Table 8; the published results are
-# in metafile.yml) written for mmseg 1.x on the shared recipe ../_base_/segmentation/upernet_lk_8xb2-160k_ade20k-512x512.py
+# in metafile.yml) written for mmseg 1.x on the shared recipe
+# ../_base_/segmentation/upernet_lk_8xb2-160k_ade20k-512x512.py
 # (multi-scale + flip test for the MS column: tools/test.py --tta):
 # - model: mmseg's UPerNet R50 with the backbone replaced (its `pretrained` is cleared); UPerHead 512 channels, pool
 #   scales 1/2/3/6, dropout 0.1; auxiliary FCNHead (256 channels, loss weight 0.4) on output 2; SyncBN in the heads;

@@ -1,6 +1,7 @@
 # mmseg's UPerNet R50 with the backbone slot emptied for a largekernel backbone (a config sets `type`, `arch`, ...):
 # UPerHead 512 channels, pool scales 1/2/3/6, dropout 0.1; auxiliary FCNHead (256 channels, loss weight 0.4) on
-# output 2; SyncBN in the heads (a backbone with BatchNorms sets its own norm_cfg); all four stage outputs; ADE20K's 150 classes; whole-image inference.
+# output 2; SyncBN in the heads (a backbone with BatchNorms sets its own norm_cfg); all four stage outputs;
+# ADE20K's 150 classes; whole-image inference.
 _base_ = 'mmseg::_base_/models/upernet_r50.py'
 
 model = dict(
