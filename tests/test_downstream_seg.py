@@ -218,6 +218,9 @@ def tiny_config(path, tmp, backbone, deploy=False):
     cfg.merge_from_dict(tiny_options(cfg, backbone))
     if deploy:
         cfg.model.backbone.deploy = True
+    # a visualizer of its own: mmseg's runtime names every one 'visualizer', and mmengine hands a later Runner the
+    # existing instance (with the first run's log directory)
+    cfg.visualizer.name = 'lk_' + osp.splitext(osp.basename(path))[0]
     out = osp.join(tmp, ('deploy_' if deploy else '') + osp.basename(path))
     cfg.dump(out)
     return out
@@ -234,9 +237,7 @@ def seg_run(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(family)
     config = tiny_config(path_of(name), tmp, backbone)
     work = str(tmp / 'work')
-    # a visualizer of its own: mmengine reuses the instance of a run started within the same second
-    tool('tools/train.py').main([config, '--work-dir', work, '--no-validate', '--cfg-options', 'randomness.seed=0',
-                                 f'visualizer.name=seg_{family}'])
+    tool('tools/train.py').main([config, '--work-dir', work, '--no-validate', '--cfg-options', 'randomness.seed=0'])
     with open(osp.join(work, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     deploy = tiny_config(osp.join(ROOT, 'configs', family, twin), tmp, backbone) if twin else \
