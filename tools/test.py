@@ -1,16 +1,23 @@
 """Evaluate a checkpoint with a config of any OpenMMLab toolbox.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl] [--cfg-options k=v ...]
-                         [--launcher none|pytorch|slurm|mpi] [--unsafe-load]
+                         [--launcher none|pytorch|slurm|mpi] [--unsafe-load] [--tta]
+
+--tta: test-time augmentation as the config states it (the papers' multi-scale "MS" columns): the config's
+``tta_pipeline`` (e.g. the test scale x 0.5 ... 1.75, each plain and flipped) replaces the test pipeline and its
+``tta_model`` merges the augmented predictions (mmseg's SegTTAModel averages the per-class scores; mmdet's DetTTAModel
+merges boxes with NMS, so detectors with masks are refused). A config without both stops with an error. Sliding-window
+testing is the config's ``model.test_cfg=dict(mode='slide', crop_size=..., stride=...)`` and applies to every scale.
 
 Multi-GPU: tools/dist_test.sh CONFIG CHECKPOINT GPUS [args].
 """
 import argparse
+import copy
 import functools
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -32,6 +39,9 @@ def parse_args(argv=None):
     parser.add_argument('--unsafe-load', action='store_true',
                         help='unpickle checkpoints that safe loading (weights_only=True) refuses; a pickle can run '
                              f'arbitrary code, so only for files you trust (the same as {UNSAFE_LOAD_ENV}=1)')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation: the config's tta_pipeline (multi-scale + flip) merged by its "
+                             'tta_model')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -59,6 +69,33 @@ def dump_results(cfg, out_file):
     return DumpResults(out_file_path=out_file)
 
 
+def _has_mask_head(node):
+    if isinstance(node, dict):
+        return any(k == 'mask_head' and v is not None or _has_mask_head(v) for k, v in node.items())
+    if isinstance(node, (list, tuple)):
+        return any(_has_mask_head(v) for v in node)
+    return False
+
+
+def apply_tta(cfg, config_path):
+    """Wrap ``cfg.model`` in ``cfg.tta_model`` and test on ``cfg.tta_pipeline`` (in place; returns ``cfg``)."""
+    missing = [key for key in ('tta_model', 'tta_pipeline') if not cfg.get(key)]
+    if missing:
+        raise ValueError(f'--tta: {config_path} states no {" and no ".join(missing)}; add them to the config (the '
+                         'segmentation recipes inherit both from configs/_base_/segmentation/, mmdet configs set '
+                         "tta_model=dict(type='DetTTAModel', tta_cfg=...) and a TestTimeAug tta_pipeline)")
+    if cfg.tta_model.get('type') in ('DetTTAModel', 'mmdet.DetTTAModel') and _has_mask_head(cfg.model):
+        raise ValueError(f'--tta: {config_path} predicts masks, which mmdet\'s DetTTAModel cannot merge (it merges '
+                         'boxes only); test it without --tta')
+    cfg.model = ConfigDict(**copy.deepcopy(cfg.tta_model), module=cfg.model)
+    cfg.test_dataloader = copy.deepcopy(cfg.test_dataloader)
+    dataset = cfg.test_dataloader.dataset
+    while 'dataset' in dataset:  # dataset wrappers
+        dataset = dataset.dataset
+    dataset.pipeline = copy.deepcopy(cfg.tta_pipeline)
+    return cfg
+
+
 def main(argv=None):
     args = parse_args(argv)
     for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
@@ -68,6 +105,8 @@ def main(argv=None):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
+    if args.tta:
+        apply_tta(cfg, args.config)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -1,6 +1,8 @@
 # UPerNet with a UniRepLKNet-T backbone (ImageNet-1K pretrained), ADE20K, 160k iterations, 512 crops: the official
 # `upernet_unireplknet_t_512_160k_ade20k` recipe (paper Table 7; the published results are
-# in metafile.yml) written for mmseg 1.x:
+# in metafile.yml) written for mmseg 1.x on the shared recipe
+# ../_base_/segmentation/upernet_lk_8xb2-160k_ade20k-512x512.py
+# (multi-scale + flip test for the MS column: tools/test.py --tta):
 # - model: mmseg's UPerNet R50 with the backbone replaced (its `pretrained` is cleared); UPerHead 512 channels, pool
 #   scales 1/2/3/6, dropout 0.1; auxiliary FCNHead (256 channels, loss weight 0.4) on output 2; SyncBN in the heads;
 # - backbone: SyncBN in every block, drop path 0.2, no activation checkpointing for T (S/B/L use it), outputs of all
@@ -15,56 +17,19 @@
 #   keep 20, keep the best mIoU.
 # Pretrained backbone (official: unireplknet_t_in1k_224_acc83.21.pth, converted with
 # tools/model_converters/unireplknet_to_largekernel.py): --cfg-options model.backbone.init_cfg.checkpoint=PATH
-_base_ = [
-    'mmseg::_base_/models/upernet_r50.py', 'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_160k.py'
-]
-crop_size = (512, 512)
-test_scale = (2048, 512)
+_base_ = '../_base_/segmentation/upernet_lk_8xb2-160k_ade20k-512x512.py'
+
 dims = [80, 160, 320, 640]
-data_preprocessor = dict(size=crop_size)
 model = dict(
-    data_preprocessor=data_preprocessor,
-    pretrained=None,
     backbone=dict(
-        _delete_=True,
         type='largekernel.UniRepLKNet',
         arch='T',
         drop_path_rate=0.2,
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         conv_impl='native',  # official: attempt_use_lk_impl=False
         with_cp=False,
-        out_indices=(0, 1, 2, 3),
-        out_norms=True,
-        init_cfg=dict(type='Pretrained', checkpoint=None, prefix='backbone.')),
-    decode_head=dict(in_channels=dims, num_classes=150),
-    auxiliary_head=dict(in_channels=dims[2], num_classes=150),
-    test_cfg=dict(mode='whole'),
+        out_norms=True),
+    decode_head=dict(in_channels=dims),
+    auxiliary_head=dict(in_channels=dims[2]),
 )
-
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=test_scale, keep_ratio=True),
-    dict(type='ResizeToMultiple', size_divisor=32),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(batch_size=2)  # 8 GPUs x 2 images = 16
-val_dataloader = dict(batch_size=1, dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
-
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    constructor='largekernel.LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=1.0, num_layers=9),
-)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=0, end=160000),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=160000, val_interval=4000)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=20, save_best='mIoU'))
-auto_scale_lr = dict(enable=False, base_batch_size=16)
+optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=1.0, num_layers=9))

@@ -1,0 +1,10 @@
+# UPerNet with a ConvNeSt-N backbone: the ConvNeSt-N row of the ConvNeSt paper's Table 6 (metafile.yml); the T
+# recipe with drop path 0.1 (ours: not published; the ImageNet recipe of A-N uses no stochastic depth).
+_base_ = './upernet_convnest-t_8xb2-160k_ade20k-512x512.py'
+
+dims = [40, 80, 160, 320]
+model = dict(
+    backbone=dict(arch='N', drop_path_rate=0.1),
+    decode_head=dict(in_channels=dims),
+    auxiliary_head=dict(in_channels=dims[2]),
+)

@@ -1,0 +1,10 @@
+# PSPNet with a UniConvNet-P0 backbone: the lightweight recipe of the A config (UniConvNet
+# supplementary D.4, following EMO) with the P0 backbone.
+_base_ = './pspnet_uniconvnet-a_8xb4-160k_ade20k-512x512.py'
+
+dims = [32, 64, 128, 256]
+model = dict(
+    backbone=dict(arch='P0'),
+    decode_head=dict(in_channels=dims[3]),
+    auxiliary_head=dict(in_channels=dims[2]),
+)
