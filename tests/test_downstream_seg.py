@@ -207,6 +207,8 @@ def tiny_options(cfg, backbone):
                'train_cfg.max_iters': 2, 'default_hooks.logger.interval': 1}
     if cfg.model.test_cfg.mode == 'slide':
         options['model.test_cfg'] = dict(mode='slide', crop_size=(64, 64), stride=(43, 43))
+    if any(h.get('type') == 'largekernel.KeepSparsityHook' for h in cfg.get('custom_hooks', [])):
+        options['custom_hooks.0.dense_finetune'] = True  # random (dense) tiny weights: no sparsity to keep
     options.update(loaders(shrink(cfg.train_dataloader.dataset.pipeline, 8),
                            shrink(cfg.test_dataloader.dataset.pipeline, 8),
                            data_root=DATA, data_prefix=dict(img_path='images', seg_map_path='ade_annotations')))

@@ -12,7 +12,10 @@
 #   was obtained is not recorded; --tta is the standard protocol the column name states.
 # Pretrained backbone (official SW-tiny checkpoint, tools/model_converters/convert.py shiftwise):
 # --cfg-options model.backbone.init_cfg.checkpoint=PATH
-_base_ = '../_base_/segmentation/upernet_lk_8xb2-160k_ade20k-512x512_slide.py'
+_base_ = [
+    '../_base_/segmentation/upernet_lk_8xb2-160k_ade20k-512x512_slide.py',
+    '../_base_/sparse_finetune.py',  # keep the checkpoint's sparsity (dense: custom_hooks.0.dense_finetune=True)
+]
 
 dims = [80, 160, 320, 640]
 model = dict(

@@ -13,7 +13,10 @@
 # - test: sliding window 512 / stride 341 (single scale; --tta for the multi-scale + flip test).
 # Pretrained backbone (the official SLaK_tiny_checkpoint.pth, converted with tools/model_converters/convert.py slak):
 # --cfg-options model.backbone.init_cfg.checkpoint=PATH
-_base_ = '../_base_/segmentation/upernet_lk_8xb2-160k_ade20k-512x512_slide.py'
+_base_ = [
+    '../_base_/segmentation/upernet_lk_8xb2-160k_ade20k-512x512_slide.py',
+    '../_base_/sparse_finetune.py',  # keep the checkpoint's sparsity (dense: custom_hooks.0.dense_finetune=True)
+]
 
 dims = [124, 249, 499, 998]
 model = dict(
