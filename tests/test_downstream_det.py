@@ -170,13 +170,13 @@ def test_paper_size_detector_builds_with_the_published_size(name):
     with torch.no_grad():
         features = model.backbone.eval()(torch.zeros(1, 3, 64, 64, device='meta'))
     assert [f.shape[1] for f in features] == list(cfg.model.neck.in_channels)
-    if entry.params is None:
-        return
-    rel = 0.005 if 'Parameters' in entry.reference else 0.01
-    assert count_params(model) == pytest.approx(entry.target('Parameters'), rel=rel)
-    with torch.no_grad():
-        macs = detector_macs(model)
-    assert macs == pytest.approx(entry.target('FLOPs'), rel=0.01)
+    if entry.params is not None:
+        rel = 0.005 if 'Parameters' in entry.reference else 0.01
+        assert count_params(model) == pytest.approx(entry.target('Parameters'), rel=rel)
+    if entry.flops is not None:  # ConvNeSt (Table 5) publishes FLOPs only
+        with torch.no_grad():
+            macs = detector_macs(model)
+        assert macs == pytest.approx(entry.target('FLOPs'), rel=0.01)
 
 
 # -- deploy twins ------------------------------------------------------------------------------------------------
