@@ -24,6 +24,7 @@ from torch import nn
 
 from largekernel import models
 from largekernel.utils import count_macs, count_params
+from largekernel.utils import model_index
 from largekernel.utils.model_index import REPO_ROOT, list_models, load_collections
 from largekernel.utils.sparsity import sparse_macs, sparse_param_count
 
@@ -148,7 +149,7 @@ def render_root(collections):
 
 def ablation_table(collection):
     """The metafile's ``Ablations`` (the papers' ablation rows with a config in ``ablations/``), published values."""
-    with open(osp.join(REPO_ROOT, collection['metafile'])) as f:
+    with open(osp.join(model_index.REPO_ROOT, collection['metafile'])) as f:  # the metafiles, not the READMEs' root
         ablations = yaml.safe_load(f).get('Ablations') or []
     if not ablations:
         return []
