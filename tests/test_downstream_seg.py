@@ -311,5 +311,5 @@ def test_stage_wise_lr_decay_of_the_slak_and_convnest_recipes():
         lr, wd = scale[id(param)]
         assert lr == pytest.approx(expected), name
         assert wd == (0.0 if param.ndim == 1 or name.endswith('.bias') else 0.05), name
-    with pytest.raises(ValueError, match=r"decay_type='block_wise' is not one of \('layer_wise', 'stage_wise'\)"):
+    with pytest.raises(ValueError, match=r"decay_type='block_wise'; valid: \('layer_wise', 'stage_wise'\)"):
         build_optim_wrapper(model, dict(cfg.optim_wrapper, paramwise_cfg=dict(STAGE_WISE, decay_type='block_wise')))
