@@ -300,6 +300,22 @@ def _check_patterns(value, arg):
     return value
 
 
+def _wrap_ema_update(ema_model, after):
+    """Call ``after(ema_model)`` after every ``update_parameters`` of an averaged model (both sparse hooks keep their
+    EMA copies masked this way); ``_unwrap_ema_update`` restores the class method."""
+    original = ema_model.update_parameters
+
+    def update_parameters(model):
+        original(model)
+        after(ema_model)
+
+    ema_model.update_parameters = update_parameters
+
+
+def _unwrap_ema_update(ema_model):
+    ema_model.__dict__.pop('update_parameters', None)
+
+
 @HOOKS.register_module()
 class DynamicSparseHook(Hook):
     """Dynamic sparse training (SLaK / ShiftwiseConv); see the module docstring for every option."""
@@ -516,13 +532,7 @@ class DynamicSparseHook(Hook):
         """Keep an averaged model (``BaseAveragedModel``) masked and reset regrown units to the live value."""
         if any(e is ema_model for e in self._ema_models):
             return
-        original = ema_model.update_parameters
-
-        def update_parameters(model):
-            original(model)
-            self._after_ema_update(ema_model)
-
-        ema_model.update_parameters = update_parameters
+        _wrap_ema_update(ema_model, self._after_ema_update)
         self._ema_models.append(ema_model)
         self._mask_ema(ema_model)
 
@@ -532,7 +542,7 @@ class DynamicSparseHook(Hook):
             h.remove()
         self._handles = []
         for ema in self._ema_models:
-            ema.__dict__.pop('update_parameters', None)
+            _unwrap_ema_update(ema)
         self._ema_models, self._pending_reset = [], {}
 
     # ---- Runner hooks ------------------------------------------------------------------------------------------
@@ -778,13 +788,7 @@ class KeepSparsityHook(Hook):
             self._mask_ema(ema)
 
     def attach_ema(self, ema_model):
-        original = ema_model.update_parameters
-
-        def update_parameters(model):
-            original(model)
-            self._mask_ema(ema_model)
-
-        ema_model.update_parameters = update_parameters
+        _wrap_ema_update(ema_model, self._mask_ema)
         self._ema_models.append(ema_model)
         self._mask_ema(ema_model)
 
@@ -793,7 +797,7 @@ class KeepSparsityHook(Hook):
             h.remove()
         self._handles = []
         for ema in self._ema_models:
-            ema.__dict__.pop('update_parameters', None)
+            _unwrap_ema_update(ema)
         self._ema_models = []
 
     # ---- Runner hooks ------------------------------------------------------------------------------------------
