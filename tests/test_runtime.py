@@ -112,7 +112,23 @@ def test_pytorch_launcher_runs_ddp_on_cpu(tmp_path):
     assert result.returncode == 0 and 'ddp-ok' in result.stdout, result.stdout[-2000:] + result.stderr[-3000:]
 
 
-@pytest.mark.parametrize('scope', ['mmpretrain', 'mmdet', 'mmseg', 'mmdet3d'])
+def test_mmaction_models_import_without_the_missing_drn_package():
+    """mmaction2 1.2.0's wheel lacks ``localizers/drn``; after ``import largekernel`` its models import and build."""
+    import subprocess
+    import sys
+    code = ('import largekernel, mmaction.models\n'
+            'from mmaction.registry import MODELS\n'
+            'print(type(MODELS.build(dict(type="ActionDataPreprocessor"))).__name__)\n'
+            'try:\n    from mmaction.models.localizers.drn.drn import DRN; DRN()\nexcept ImportError as e: print(e)\n')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'ActionDataPreprocessor' in result.stdout
+    import mmaction
+    if not os.path.isdir(os.path.join(os.path.dirname(mmaction.__file__), 'models', 'localizers', 'drn')):
+        assert 'issue #2714' in result.stdout
+
+
+@pytest.mark.parametrize('scope', ['mmpretrain', 'mmdet', 'mmseg', 'mmdet3d', 'mmaction'])
 def test_scoped_name_builds_from_every_toolbox(scope):
     import importlib
     from mmengine.registry import DefaultScope

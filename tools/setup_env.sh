@@ -77,6 +77,9 @@ STEP="mmdet3d and what it imports (requirements/mmdet3d*.txt)"; log "$STEP"
 pip_ install -q -r "$REQ/mmdet3d.txt"
 pip_ install -q --no-deps -r "$REQ/mmdet3d_nodeps.txt"
 
+STEP="UniRepLKNet's other modalities (requirements/modalities.txt)"; log "$STEP"
+pip_ install -q --no-deps -r "$REQ/modalities.txt"
+
 STEP="test tools (requirements/tests.txt)"; log "$STEP"
 pip_ install -q -r "$REQ/tests.txt"
 
@@ -94,12 +97,14 @@ STEP="final import check"; log "$STEP"
 import importlib
 expected = {'torch': '2.13.0', 'torchvision': '0.28.0', 'mmengine': '0.10.7', 'mmcv': '2.1.0',
             'mmdet': '3.3.0', 'mmseg': '1.2.2', 'mmpretrain': '1.2.0', 'mmdet3d': '1.4.0', 'timm': '1.0.31',
-            'onnx': '1.23.2', 'onnxruntime': '1.31.1', 'onnxscript': '0.7.2'}
+            'onnx': '1.23.2', 'onnxruntime': '1.31.1', 'onnxscript': '0.7.2',
+            'mmaction': '1.2.0', 'kaldi_native_fbank': '1.23.0'}
 for name, version in expected.items():
     mod = importlib.import_module(name)
     got = mod.__version__.split('+')[0]
     assert got == version, f'{name}: expected {version}, found {mod.__version__}'
-import mmcv.ops, mmdet.models, mmseg.models, mmpretrain.models, mmdet3d.models, largekernel  # noqa: F401
+import largekernel  # noqa: F401  (first: its runtime fixes make mmaction.models importable)
+import mmcv.ops, mmdet.models, mmseg.models, mmpretrain.models, mmdet3d.models, mmaction.models  # noqa: F401
 EOF
 # The import check is cheap, so the version report goes last and stays visible.
 log "environment ready: $PY"

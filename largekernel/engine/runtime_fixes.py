@@ -14,6 +14,10 @@
    initialise a ``gloo`` process group instead, wrap models with ``device_ids=None`` and turn SyncBN into BN
    (SyncBN rejects CPU tensors).
 3. AMP without a GPU: ``AmpOptimWrapper`` asserts a GPU; without one it warns and runs in fp32.
+4. mmaction2 1.2.0 (the video configs' toolbox) is published without ``mmaction/models/localizers/drn`` (mmaction2
+   issue #2714), so ``import mmaction.models`` fails and mmengine cannot build any mmaction model. Where that package
+   is missing we register a stand-in whose ``DRN`` raises an error saying so; every other mmaction model is
+   untouched. (Not a patch of mmengine; it lives here so that every workaround is in one place.)
 
 tools/test.py also makes its own Runner load the checkpoint strictly (on that instance, not a patch of mmengine).
 """
@@ -78,6 +82,29 @@ def _patch_amp_fallback():
     AmpOptimWrapper.__new__ = amp_new
 
 
+def _patch_mmaction_drn():
+    import importlib.util
+    import os.path as osp
+    import sys
+    import types
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or 'mmaction.models.localizers.drn' in sys.modules:
+        return
+    if osp.isdir(osp.join(spec.submodule_search_locations[0], 'models', 'localizers', 'drn')):
+        return
+
+    class DRN:
+        def __init__(self, *args, **kwargs):
+            raise ImportError('mmaction2 1.2.0 is published without mmaction/models/localizers/drn (mmaction2 issue '
+                              '#2714): the DRN localizer needs mmaction2 installed from its source tree')
+
+    package = types.ModuleType('mmaction.models.localizers.drn')
+    package.__path__ = []
+    module = types.ModuleType('mmaction.models.localizers.drn.drn')
+    module.DRN = package.DRN = DRN
+    sys.modules[package.__name__], sys.modules[module.__name__] = package, module
+
+
 def install():
     global _installed
     if _installed:
@@ -85,4 +112,5 @@ def install():
     _patch_checkpoint_loading()
     _patch_cpu_distributed()
     _patch_amp_fallback()
+    _patch_mmaction_drn()
     _installed = True

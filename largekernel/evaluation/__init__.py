@@ -1,0 +1,1 @@
+"""Metrics the stack's toolboxes do not provide, one module per modality."""
