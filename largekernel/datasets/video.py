@@ -19,8 +19,10 @@ class SampleClipFrames(SampleFrames):
     One clip of ``clip_len`` frames ``frame_interval`` apart spans ``(clip_len - 1) * frame_interval + 1`` frames
     (61 for the paper's 16 x 4). A video with fewer frames is
 
-    - ``'repeat_last'`` (default): sampled at the same stride up to its last frame, which then repeats to fill the
-      clip. This is what the official video code (VideoMAE v2's loader) does with short Kinetics videos.
+    - ``'repeat_last'`` (default): sampled at the same stride as far as the video reaches; the last sampled frame
+      then repeats to fill the clip (20 frames, 16 x 4: frames 0, 4, 8, 12, 16, then 16 eleven more times). The
+      official video code (VideoMAE v2's loader) repairs short Kinetics videos the same way, padding with the
+      video's final frame.
     - ``'loop'``: sampled at the same stride, wrapping around to the first frame (mmaction2's default).
     - ``'error'``: refused with a ValueError naming the video, its length and the length needed.
 
