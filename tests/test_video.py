@@ -267,6 +267,13 @@ def test_deploy_twin_gives_the_same_scores_float64():
         assert ((after - before).norm() / before.norm()).item() < 1e-10
 
 
+def test_k400_deploy_twin_config_differs_only_in_deploy():
+    base = load(osp.join(CFG, f'{K400}.py'))
+    twin = load(osp.join(CFG, 'deploy', K400.replace('unireplknet-s_', 'unireplknet-s-deploy_', 1) + '.py'))
+    assert twin.model.backbone.pop('deploy') is True
+    assert twin.to_dict() == base.to_dict()
+
+
 # -- training ----------------------------------------------------------------------------------------------------
 def test_runner_smoke_two_iterations_and_a_6_view_test(tmp_path):
     from mmengine.runner import Runner
