@@ -104,6 +104,25 @@ def test_layer_decay_follows_the_official_groups():
     assert scale[id(named['cls_head.fc_cls.weight'])] == 1
 
 
+def test_mixup_and_cutmix_act_on_the_clip_alike_for_every_frame():
+    """The recipe's blending runs in the data preprocessor on (B, 3, T, H, W), before the layout: as the official
+    mixup on (B, 3T, H, W), one mixing weight / one cutmix box for all frames of a clip; soft labels sum to 1."""
+    from mmaction.structures import ActionDataSample
+    cfg = load(osp.join(CFG, f'{K400}.py'))
+    preprocessor = MODELS.build(cfg.model.data_preprocessor)
+    frame = torch.rand(4, 3, 1, 16, 16) * 255
+    inputs = [x.expand(3, 16, 16, 16).unsqueeze(0).clone() for x in frame]   # (1 view, C, T, H, W), frames equal
+    samples = [ActionDataSample().set_gt_label(i) for i in range(4)]
+    torch.manual_seed(0)
+    for _ in range(4):  # several draws, mixup or cutmix each
+        out = preprocessor(dict(inputs=inputs, data_samples=copy.deepcopy(samples)), training=True)
+        clips = out['inputs'][:, 0]
+        assert clips.shape == (4, 3, 16, 16, 16)
+        assert torch.equal(clips, clips[:, :, :1].expand_as(clips))
+        labels = torch.stack([d.gt_label for d in out['data_samples']])
+        assert labels.shape == (4, 400) and torch.allclose(labels.sum(1), torch.ones(4))
+
+
 # -- the layouts -------------------------------------------------------------------------------------------------
 def test_reshape_is_the_official_memory_reshape():
     x = clip()
