@@ -94,12 +94,12 @@ def pan_clip(frames, label, rng):
 
 
 def make_dataset(frames, out):
-    for split, spec in SPLITS.items():
-        rng = np.random.default_rng(spec['seed'])
+    for split, plan in SPLITS.items():
+        rng = np.random.default_rng(plan['seed'])
         lines = []
-        for i in range(spec['per_class'] * len(CLASSES)):
+        for i in range(plan['per_class'] * len(CLASSES)):
             label = i % len(CLASSES)
-            start = int(rng.integers(spec['first'], spec['last'] - FRAMES + 2))
+            start = int(rng.integers(plan['first'], plan['last'] - FRAMES + 2))
             name = f'videos_{split}/{split}_{i:04d}.mp4'
             write_video(osp.join(out, name), pan_clip(frames[start:start + FRAMES], label, rng))
             lines.append(f'{name} {label}')
