@@ -243,6 +243,10 @@ class PointCloudDataPreprocessor(BaseDataPreprocessor):
         if inputs.ndim != 3 or inputs.shape[-1] != 6:
             raise ValueError(f'PointCloudDataPreprocessor: inputs of shape {tuple(inputs.shape)}; expected '
                              '(B, N, 6): xyz of the sampled cloud and of its view copy')
+        finite = torch.isfinite(inputs).all(dim=(1, 2))
+        if not bool(finite.all()):
+            raise ValueError(f'PointCloudDataPreprocessor: clouds {torch.nonzero(~finite).flatten().tolist()} of the '
+                             'batch have NaN or infinite coordinates; clouds must be finite')
         return dict(inputs=inputs.float(), data_samples=data.get('data_samples'))
 
 

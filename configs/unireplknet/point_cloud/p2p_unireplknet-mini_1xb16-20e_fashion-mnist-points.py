@@ -46,7 +46,7 @@ val_dataloader = dict(
                  test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_epochs = 40
+max_epochs = 20
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5, by_epoch=True, begin=0,
                         end=max_epochs)]
