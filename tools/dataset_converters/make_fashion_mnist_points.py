@@ -92,6 +92,15 @@ def make_points(src, dst, per_class, num_points, seed):
         write_lines(lists, ids)
         provenance.append(f'output  {sha256(lists)}  {osp.basename(lists)}  ({len(ids)} clouds)')
     write_lines(osp.join(dst, 'PROVENANCE'), provenance)
+    write_lines(osp.join(dst, 'README.md'), [
+        '# Fashion-MNIST point clouds', '',
+        f'{len(CLASSES)} classes ({", ".join(CLASSES)}), {per_class["train"]} training and {per_class["test"]} test '
+        f'clouds per class of {num_points} points, in ModelNet-40\'s resampled layout (list prefix `{prefix}`).', '',
+        'Made by `python tools/dataset_converters/make_fashion_mnist_points.py` (deterministic) from the repository\'s '
+        'Fashion-MNIST subset (data/fashion_mnist_subset; Zalando SE, MIT licence, see NOTICE): each 28 x 28 grey image '
+        'is a relief; pixels are drawn with probability proportional to their intensity, each point lies uniformly '
+        'inside its pixel (x right, y up, in [-1, 1]) at height z = 0.5 * intensity / 255, with the relief\'s normal '
+        '(images as point sets, as PointNet++ section 4.1 does with MNIST). PROVENANCE lists the checksums.'])
     with open(osp.join(src, 'NOTICE')) as f:
         notice = f.read().split('\n\nThe subset in this folder')[0]
     write_lines(osp.join(dst, 'NOTICE'), [notice, '', 'The point clouds in this folder were made from '
