@@ -4,6 +4,7 @@ bad input, and training through the Runner / tools on the committed small data."
 import importlib.util
 import math
 import os.path as osp
+import pickle
 import re
 
 import numpy as np
@@ -202,6 +203,38 @@ def test_modelnet40_layout_loads_with_labels_and_rotations():
     assert len(small) == 120 and len(small.metainfo['classes']) == 10
 
 
+def test_official_fps_cache_gives_the_same_clouds_and_refuses_other_objects(tmp_path):
+    """source='fps_cache': the official processed .dat pickles (numpy arrays only) load as the txt layout does."""
+    pipeline = [dict(type='largekernel.LoadPointCloud', use_normals=True)]
+    for split in ('train', 'test'):
+        txt = ModelNet40(FIXTURES, split=split, pipeline=pipeline)
+        cache = ModelNet40(FIXTURES, split=split, source='fps_cache', pipeline=pipeline)
+        assert len(cache) == len(txt)
+        for i in range(len(txt)):
+            a, b = txt[i], cache[i]
+            assert a['gt_label'] == b['gt_label'] and a['shape_id'] == b['shape_id']
+            np.testing.assert_array_equal(a['points'], b['points'])
+    for name in ('modelnet40_shape_names.txt', 'modelnet40_train.txt'):
+        (tmp_path / name).write_text(open(osp.join(FIXTURES, name)).read())
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ('unpickled',))
+    with open(tmp_path / 'modelnet40_train_8192pts_fps.dat', 'wb') as f:
+        pickle.dump(([Payload()], [np.zeros(1)]), f)
+    with pytest.raises(pickle.UnpicklingError, match='refusing to unpickle builtins.print'):
+        ModelNet40(str(tmp_path), source='fps_cache')
+    clouds = [np.zeros((8, 6), np.float32)] * 6
+    with open(tmp_path / 'modelnet40_train_8192pts_fps.dat', 'wb') as f:
+        pickle.dump((clouds, [np.array([9])] * 6), f)
+    with pytest.raises(ValueError, match='cloud 2 has label 9, but cup_0001 is of class 10'):
+        ModelNet40(str(tmp_path), source='fps_cache')
+    with open(tmp_path / 'modelnet40_train_8192pts_fps.dat', 'wb') as f:
+        pickle.dump((clouds[:5], [np.array([9])] * 5), f)
+    with pytest.raises(ValueError, match='5 clouds and 5 labels for the 6 shapes'):
+        ModelNet40(str(tmp_path), source='fps_cache')
+
+
 def test_pipelines_of_the_configs_run_on_the_fixtures():
     for path in (FULL, SMALL):
         cfg = Config.fromfile(path)
@@ -295,6 +328,8 @@ def test_bad_batches_and_settings_are_refused():
         ModelNet40(FIXTURES, split='val')
     with pytest.raises(FileNotFoundError, match='modelnet10_shape_names.txt not found'):
         ModelNet40(FIXTURES, prefix='modelnet10')
+    with pytest.raises(ValueError, match="source='h5'; valid: 'txt'"):
+        ModelNet40(FIXTURES, source='h5')
 
 
 # -- training ---------------------------------------------------------------------------------------------------------

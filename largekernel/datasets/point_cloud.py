@@ -10,11 +10,15 @@ Layout read (ModelNet-40 as PointNet++ resampled it, ``modelnet40_normal_resampl
         ...
 
 ``prefix`` renames the three list files (``modelnet10`` for ModelNet-10, or a small data set in the same layout).
+``source='fps_cache'`` reads the official code's processed data instead of the class folders: the shape names and
+lists above plus ``modelnet40_{train,test}_8192pts_fps.dat`` (a pickle of the 8192 farthest points and the label of
+every listed shape), unpickled with numpy arrays as the only allowed objects.
 The pipeline turns each cloud into the two copies the embedder reads (``largekernel.PointToPixelEmbedder``): the
 sampled, normalised cloud (local features) and its rotated, augmented copy (pixel positions).
 """
 import math
 import os.path as osp
+import pickle
 
 import numpy as np
 import torch
@@ -54,11 +58,14 @@ class ModelNet40(BaseDataset):
             ``OFFICIAL_TEST_ROTATIONS``.
     """
 
-    def __init__(self, data_root, *, split='train', prefix='modelnet40', test_rotations=None, pipeline=(),
-                 **kwargs):
+    def __init__(self, data_root, *, split='train', prefix='modelnet40', source='txt', test_rotations=None,
+                 pipeline=(), **kwargs):
         if split not in ('train', 'test'):
             raise ValueError(f"ModelNet40: split={split!r}; valid: 'train', 'test'")
-        self.split, self.prefix = split, prefix
+        if source not in ('txt', 'fps_cache'):
+            raise ValueError(f"ModelNet40: source={source!r}; valid: 'txt' (class folders), 'fps_cache' (the official "
+                             '8192-point .dat files)')
+        self.split, self.prefix, self.source = split, prefix, source
         self.test_rotations = None if test_rotations is None else [tuple(map(float, r)) for r in test_rotations]
         if self.test_rotations is not None and (not self.test_rotations
                                                 or any(len(r) != 2 for r in self.test_rotations)):
@@ -70,29 +77,77 @@ class ModelNet40(BaseDataset):
         self._metainfo['classes'] = tuple(classes)
         label_of = {name: i for i, name in enumerate(classes)}
         data_list = []
-        for shape_id in _read_lines(osp.join(self.data_root, f'{self.prefix}_{self.split}.txt')):
+        shape_ids = _read_lines(osp.join(self.data_root, f'{self.prefix}_{self.split}.txt'))
+        for shape_id in shape_ids:
             name = shape_id.rsplit('_', 1)[0]
             if name not in label_of:
                 raise ValueError(f'ModelNet40: shape {shape_id!r} of class {name!r}, which is not in '
                                  f'{self.prefix}_shape_names.txt ({len(classes)} classes)')
-            path = osp.join(self.data_root, name, f'{shape_id}.txt')
-            if not osp.isfile(path):
-                raise FileNotFoundError(f'ModelNet40: {path} (listed in {self.prefix}_{self.split}.txt) not found')
-            data_list.append(dict(points_path=path, shape_id=shape_id, gt_label=label_of[name]))
+            info = dict(shape_id=shape_id, gt_label=label_of[name])
+            if self.source == 'txt':
+                info['points_path'] = osp.join(self.data_root, name, f'{shape_id}.txt')
+                if not osp.isfile(info['points_path']):
+                    raise FileNotFoundError(f'ModelNet40: {info["points_path"]} (listed in '
+                                            f'{self.prefix}_{self.split}.txt) not found')
+            data_list.append(info)
+        if self.source == 'fps_cache':
+            self._attach_cache(data_list)
         if self.test_rotations is not None:
             data_list = [dict(info, view_rotation=r) for info in data_list for r in self.test_rotations]
         return data_list
+
+    def _attach_cache(self, data_list):
+        path = osp.join(self.data_root, f'{self.prefix}_{self.split}_8192pts_fps.dat')
+        if not osp.isfile(path):
+            raise FileNotFoundError(f"ModelNet40: {path} not found (source='fps_cache' reads the official processed "
+                                    "data; source='txt' reads the class folders)")
+        with open(path, 'rb') as f:
+            content = _NumpyUnpickler(f).load()
+        if not (isinstance(content, (tuple, list)) and len(content) == 2):
+            raise ValueError(f'{path}: expected a pickled (points, labels) pair, got {type(content).__name__}')
+        points, labels = content
+        if len(points) != len(data_list) or len(labels) != len(data_list):
+            raise ValueError(f'{path}: {len(points)} clouds and {len(labels)} labels for the {len(data_list)} shapes of '
+                             f'{self.prefix}_{self.split}.txt')
+        for i, (info, cloud, label) in enumerate(zip(data_list, points, labels)):
+            label = int(np.asarray(label).reshape(-1)[0])
+            if label != info['gt_label']:
+                raise ValueError(f'{path}: cloud {i} has label {label}, but {info["shape_id"]} is of class '
+                                 f'{info["gt_label"]}')
+            info['points'] = np.asarray(cloud, dtype=np.float32)
+
+
+class _NumpyUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays (and the containers holding them) only: any other global is refused."""
+
+    ALLOWED = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('numpy.core.multiarray', '_reconstruct'),
+               ('numpy._core.multiarray', '_reconstruct'), ('numpy.core.multiarray', 'scalar'),
+               ('numpy._core.multiarray', 'scalar')}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f'refusing to unpickle {module}.{name}: an FPS cache holds numpy arrays '
+                                         'only')
+        return super().find_class(module, name)
 
 
 @TRANSFORMS.register_module()
 class LoadPointCloud(BaseTransform):
     """Read ``points_path`` (one point a line, comma or white-space separated) into ``points`` (N, 3), or (N, 6)
-    with ``use_normals``. Refuses a file with fewer than 3 (6) columns or non-finite values."""
+    with ``use_normals`` (without a path: keep those columns of the ``points`` already loaded). Refuses fewer than
+    3 (6) columns or non-finite values."""
 
     def __init__(self, *, use_normals=False):
         self.columns = 6 if use_normals else 3
 
     def transform(self, results):
+        if 'points_path' not in results:  # already in memory (ModelNet40(source='fps_cache'))
+            points = results['points']
+            if points.ndim != 2 or points.shape[1] < self.columns:
+                raise ValueError(f'{results.get("shape_id", "cloud")}: points of shape {points.shape}; expected (N, '
+                                 f'{self.columns}) or more columns')
+            results['points'] = check_points(points[:, :self.columns], results.get('shape_id', 'cloud'))
+            return results
         path = results['points_path']
         with open(path) as f:
             text = f.read().replace(',', ' ')

@@ -13,7 +13,8 @@ training split and the first ``--test-per-class`` of its test split are written 
 sources and of every list) and the licence notice.
 
 The fixtures (``--fixtures``) are tiny synthetic clouds (points on a cone, a cylinder and a box, with their exact
-normals) under three ModelNet-40 class names, in the full ModelNet-40 layout with its 40 shape names.
+normals) under three ModelNet-40 class names, in the full ModelNet-40 layout with its 40 shape names, and the same
+clouds as the official code's processed ``modelnet40_{train,test}_8192pts_fps.dat`` pickles.
 
     python tools/dataset_converters/make_fashion_mnist_points.py            # both, deterministic
 """
@@ -21,6 +22,7 @@ import argparse
 import hashlib
 import os
 import os.path as osp
+import pickle
 import sys
 
 import numpy as np
@@ -139,9 +141,16 @@ def make_fixtures(dst, num_points=48, seed=0):
     for split, numbers in splits.items():
         ids = [f'{name}_{n:04d}' for name in shapes for n in numbers]
         write_lines(osp.join(dst, f'modelnet40_{split}.txt'), ids)
+        clouds, labels = [], []
         for shape_id in ids:
             name = shape_id.rsplit('_', 1)[0]
-            write_cloud(osp.join(dst, name, f'{shape_id}.txt'), primitive(shapes[name], num_points, rng))
+            path = osp.join(dst, name, f'{shape_id}.txt')
+            write_cloud(path, primitive(shapes[name], num_points, rng))
+            clouds.append(np.loadtxt(path, delimiter=',', dtype=np.float32))
+            labels.append(np.array([MODELNET40.index(name)], dtype=np.int32))
+        # the official code's processed form of the same clouds: a pickled (points, labels) pair per split
+        with open(osp.join(dst, f'modelnet40_{split}_8192pts_fps.dat'), 'wb') as f:
+            pickle.dump((clouds, labels), f, protocol=4)
 
 
 def main():

@@ -21,8 +21,8 @@
 #     rotation (azimuth 0.04..1.94 pi, elevation -0.4..-0.2 pi) and a random per-axis scale 2/3..3/2 / shift +-0.2
 #     of the copy that is projected (the features see the unrotated cloud); test: farthest-point sampling to 4096
 #     and 8 fixed rotations, each counted as one prediction (OA / mAcc over 8 x 2468 predictions).
-#     The official loader reads a pickled cache of 8192 farthest points per shape (modelnet40_*_8192pts_fps.dat);
-#     we read the txt files it was made from (10000 points) and sample in the pipeline.
+#     The official loader reads a pickled cache of 8192 farthest points per shape (modelnet40_*_8192pts_fps.dat;
+#     dataset source='fps_cache' reads it); by default we read the txt files it was made from (10000 points).
 #   * schedule: AdamW lr 5e-4, wd 0.05 on every parameter, batch 16 on one GPU, 300 epochs, cosine to 1e-6 per
 #     epoch, no warm-up; evaluation every 5 epochs (the official one from epoch 100, and each of the last 30).
 default_scope = 'mmpretrain'
