@@ -174,6 +174,11 @@ def test_farthest_point_sampling_picks_the_farthest_point_each_time():
     for i in range(1, 20):
         dist = np.linalg.norm(xyz[:, None] - xyz[chosen[:i]][None], axis=-1).min(axis=1)
         assert chosen[i] == dist.argmax()
+    assert farthest_point_sample(xyz, 5, start=7)[0] == 7
+    np.random.seed(0)
+    starts = {FarthestPointSample(num_points=3, random_start=True)(dict(points=xyz.copy()))['points'][0, 0]
+              for _ in range(5)}
+    assert len(starts) > 1  # training starts from random points
 
 
 def test_label_smoothing_of_the_config_is_the_official_one():

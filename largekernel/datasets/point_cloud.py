@@ -107,8 +107,8 @@ class ModelNet40(BaseDataset):
             raise ValueError(f'{path}: expected a pickled (points, labels) pair, got {type(content).__name__}')
         points, labels = content
         if len(points) != len(data_list) or len(labels) != len(data_list):
-            raise ValueError(f'{path}: {len(points)} clouds and {len(labels)} labels for the {len(data_list)} shapes of '
-                             f'{self.prefix}_{self.split}.txt')
+            raise ValueError(f'{path}: {len(points)} clouds and {len(labels)} labels for the {len(data_list)} '
+                             f'shapes of {self.prefix}_{self.split}.txt')
         for i, (info, cloud, label) in enumerate(zip(data_list, points, labels)):
             label = int(np.asarray(label).reshape(-1)[0])
             if label != info['gt_label']:
@@ -210,12 +210,20 @@ class PermuteAxes(BaseTransform):
 
 def farthest_point_sample(xyz, num_points, start=0):
     """Indices of ``num_points`` points of ``xyz`` (N, 3) by iterative farthest-point sampling from ``start``."""
+    coords = [np.ascontiguousarray(xyz[:, i], dtype=np.float64) for i in range(3)]
     chosen = np.empty(num_points, dtype=np.int64)
     dist = np.full(len(xyz), np.inf)
+    d, t = np.empty(len(xyz)), np.empty(len(xyz))
     current = start
-    for i in range(num_points):
+    for i in range(num_points):  # in-place updates: this loop is the pipeline's hot spot
         chosen[i] = current
-        dist = np.minimum(dist, ((xyz - xyz[current]) ** 2).sum(axis=1))
+        for axis, c in enumerate(coords):
+            out = d if axis == 0 else t
+            np.subtract(c, c[current], out=out)
+            np.square(out, out=out)
+            if axis:
+                d += t
+        np.minimum(dist, d, out=dist)
         current = int(dist.argmax())
     return chosen
 
@@ -227,19 +235,21 @@ def _too_few(results, have, need, name):
 
 @TRANSFORMS.register_module()
 class FarthestPointSample(BaseTransform):
-    """Keep ``num_points`` points by farthest-point sampling, starting from the first point (deterministic, as the
-    official CUDA op). ``allow_fewer``: a smaller cloud is kept whole (the official training's 4800-point step)
-    instead of refused."""
+    """Keep ``num_points`` points by farthest-point sampling. ``random_start=False`` starts from the first point
+    (deterministic: the official test, whose CUDA op starts at index 0); ``True`` from a random one (the official
+    training shuffles the points first). ``allow_fewer``: a smaller cloud is kept whole (the official training's
+    4800-point step) instead of refused."""
 
-    def __init__(self, *, num_points, allow_fewer=False):
-        self.num_points, self.allow_fewer = num_points, allow_fewer
+    def __init__(self, *, num_points, random_start=False, allow_fewer=False):
+        self.num_points, self.random_start, self.allow_fewer = num_points, random_start, allow_fewer
 
     def transform(self, results):
         points = results['points']
         if len(points) < self.num_points and not self.allow_fewer:
             raise _too_few(results, len(points), self.num_points, 'FarthestPointSample')
         num = min(self.num_points, len(points))
-        results['points'] = points[farthest_point_sample(points[:, :3], num)]
+        start = np.random.randint(len(points)) if self.random_start else 0
+        results['points'] = points[farthest_point_sample(points[:, :3], num, start=start)]
         return results
 
 

@@ -17,7 +17,8 @@
 #     `mlp` head type, so this head has no hidden layers.
 #   * loss: the trainer's smoothing puts 1 - 0.2 on the true class and 0.2 / 39 on each other one = mmpretrain's
 #     LabelSmoothLoss 'original' with 0.2 * 40 / 39.
-#   * data: 4096 points per cloud; training: farthest-point sampling to 4800, 4096 of them at random, a random
+#   * data: 4096 points per cloud; training: farthest-point sampling to 4800 (from a random point: the official
+#     loader shuffles the points), 4096 of them at random, a random
 #     rotation (azimuth 0.04..1.94 pi, elevation -0.4..-0.2 pi) and a random per-axis scale 2/3..3/2 / shift +-0.2
 #     of the copy that is projected (the features see the unrotated cloud); test: farthest-point sampling to 4096
 #     and 8 fixed rotations, each counted as one prediction (OA / mAcc over 8 x 2468 predictions).
@@ -45,7 +46,7 @@ train_pipeline = [
     dict(type='largekernel.LoadPointCloud'),
     dict(type='largekernel.NormalizePoints'),
     dict(type='largekernel.PermuteAxes', order=(2, 0, 1), signs=(-1, -1, 1)),
-    dict(type='largekernel.FarthestPointSample', num_points=4800, allow_fewer=True),
+    dict(type='largekernel.FarthestPointSample', num_points=4800, random_start=True, allow_fewer=True),
     dict(type='largekernel.RandomPointSubset', num_points=num_points),
     dict(type='largekernel.ViewRotation', theta=(0.04, 1.94), phi=(-0.4, -0.2)),
     dict(type='largekernel.RandomScaleTranslate', scale=(2 / 3, 3 / 2), translate=0.2),
@@ -86,6 +87,7 @@ param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-6
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
 val_cfg = dict()
 test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=16)  # the official batch (one GPU); tools/train.py --auto-scale-lr scales lr
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

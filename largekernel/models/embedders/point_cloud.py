@@ -184,8 +184,8 @@ class PointToPixelEmbedder(nn.Module):
                              'centred 3 x 3 footprints of an odd grid would leave it)')
         self.num_views, self.grid_size, self.image_size = num_views, grid_size, image_size
         self.feat_channels = feat_channels
-        self.register_buffer('view_rotations', euler_to_matrix(torch.tensor(VIEW_ANGLES[:num_views])),
-                             persistent=False)
+        angles = torch.tensor(VIEW_ANGLES[:num_views], dtype=torch.float64)
+        self.register_buffer('view_rotations', euler_to_matrix(angles), persistent=False)
         self.encoder = EdgeConvEncoder(k=k, lift_channels=lift_channels, out_channels=feat_channels)
         self.img_block = nn.Sequential(BasicBlock(feat_channels, feat_channels),
                                        nn.Conv2d(feat_channels, feat_channels, 1))
@@ -256,8 +256,9 @@ class PointCloudClassifier(ImageClassifier):
     (UniRepLKNet §3.3): inputs (B, N, 6) -> ``embedder`` -> (B * num_views, 3, H, W) -> backbone -> neck -> head
     (a multi-view head, e.g. ``largekernel.MultiViewPoolingHead``)."""
 
-    def __init__(self, *, embedder, data_preprocessor=dict(type='largekernel.PointCloudDataPreprocessor'),
-                 **kwargs):
+    def __init__(self, *, embedder, data_preprocessor=None, **kwargs):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='largekernel.PointCloudDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, **kwargs)
         self.embedder = embedder if isinstance(embedder, nn.Module) else MODELS.build(embedder)
 
