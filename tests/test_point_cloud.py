@@ -1,6 +1,7 @@
 """Point-cloud classification (UniRepLKNet §3.3 eq. 4, Tables 10-11): the P2P-style projection against the geometry
 and independent references, the ModelNet-40 layout loader and transforms, the configs' model sizes, the deploy twin,
 bad input, and training through the Runner / tools on the committed small data."""
+import glob
 import importlib.util
 import math
 import os.path as osp
@@ -14,7 +15,6 @@ import torch.nn.functional as F
 import yaml
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmpretrain.structures import DataSample
 from scipy.spatial.transform import Rotation
 from sklearn.neighbors import NearestNeighbors
 
@@ -70,8 +70,8 @@ def test_modelnet40_model_has_the_official_models_parameter_count():
 
 def test_table11_ablations_are_listed_and_build_with_their_backbones():
     rows = {r['Name']: r for r in _ablation_rows()}
-    assert sorted(rows) == sorted(osp.splitext(osp.basename(p))[0] for p in
-                                  __import__('glob').glob(osp.join(CFG_DIR, 'ablations', '*.py')))
+    configs = glob.glob(osp.join(CFG_DIR, 'ablations', '*.py'))
+    assert sorted(rows) == sorted(osp.splitext(osp.basename(p))[0] for p in configs)
     base = Config.fromfile(FULL)
     for name, row in rows.items():
         assert row['Epochs'] == base.train_cfg.max_epochs

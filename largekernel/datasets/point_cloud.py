@@ -53,6 +53,7 @@ class ModelNet40(BaseDataset):
         data_root (str): the folder with the lists and class folders.
         split (str): ``'train'`` or ``'test'``.
         prefix (str): name prefix of the list files.
+        source (str): ``'txt'`` (the class folders) or ``'fps_cache'`` (the official processed .dat files).
         test_rotations (sequence | None): fixed (theta, phi) rotations in units of pi; each cloud is listed once per
             rotation with ``view_rotation`` set (read by ``largekernel.ViewRotation``). The official evaluation:
             ``OFFICIAL_TEST_ROTATIONS``.
