@@ -1,4 +1,5 @@
 from .backbones import *  # noqa: F401,F403  (registers every backbone)
 from .classifiers import *  # noqa: F401,F403  (registers the distillation classifier)
 from .losses import *  # noqa: F401,F403  (registers the distillation losses)
-from . import embedders  # noqa: F401  (registers the modality embedders and wrappers)
+from .embedders import *  # noqa: F401,F403  (registers the modality embedders and their classifiers)
+from .heads import *  # noqa: F401,F403  (registers the modality heads)

@@ -1,0 +1,1 @@
+from .point_cloud import *  # noqa: F401,F403
