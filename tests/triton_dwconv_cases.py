@@ -154,7 +154,7 @@ def _check_backbone(device):
     from largekernel.models.backbones.unireplknet import UniRepLKNet
     from largekernel.models.layers.lk_conv import conv_impl
 
-    arch = dict(depths=(1, 1, 1, 1), dims=(4, 8, 8, 8), kernel_sizes=((7,), (13,), (5,), (3,)))
+    arch = dict(depths=(1, 1, 1, 1), dims=(4, 4, 8, 8), kernel_sizes=((7,), (13,), (5,), (3,)))
     models = []
     for impl in ('native', 'triton'):
         torch.manual_seed(0)

@@ -74,11 +74,11 @@ def build_depthwise_conv(channels, kernel_size, bias=False, impl='auto', padding
 
 
 def log_conv_impls(module, name=None):
-    """Log (mmengine ``print_log``, current logger) how many depthwise convs larger than 5 x 5 in ``module`` run
-    on each implementation, e.g. ``RepLKNet: depthwise convs larger than 5x5: 24 triton``."""
+    """Log (mmengine ``print_log``, current logger) how many undilated depthwise convs larger than 5 x 5 in
+    ``module`` run on each implementation, e.g. ``RepLKNet: depthwise convs larger than 5x5: 24 triton``."""
     counts = Counter(conv_impl(m) for m in module.modules()
                      if isinstance(m, nn.Conv2d) and m.groups == m.in_channels == m.out_channels > 1
-                     and max(m.kernel_size) > LARGE)
+                     and max(m.kernel_size) > LARGE and m.dilation == (1, 1))
     summary = ', '.join(f'{n} {impl}' for impl, n in sorted(counts.items())) or 'none as modules'
     print_log(f'{name or type(module).__name__}: depthwise convs larger than {LARGE}x{LARGE}: {summary}',
               logger='current')
