@@ -4,6 +4,7 @@ re-parameterisation, logging and the errors.
 The interpreter must be switched on before Triton is first imported, so the kernel checks run in one subprocess
 (``triton_dwconv_cases.py``; the rest of the suite keeps the compiled Triton) and each is reported here as a test.
 """
+import importlib.util
 import json
 import os
 import re
@@ -180,3 +181,60 @@ def test_unsupported_geometry(kwargs, bad):
 def test_build_refuses_what_triton_does_not_cover(kernel, padding):
     with pytest.raises(ValueError, match=r"impl='triton' supports odd kernel sides with 'same' padding"):
         build_depthwise_conv(4, kernel, impl='triton', padding=padding)
+
+
+# -- tools/analysis_tools/benchmark_dwconv.py and gpu_report.sh ------------------------------------------------------
+@pytest.fixture(scope='module')
+def benchmark():
+    spec = importlib.util.spec_from_file_location('benchmark_dwconv', 'tools/analysis_tools/benchmark_dwconv.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_runs_native_on_cpu(benchmark, tmp_path, capsys):
+    out = tmp_path / 'table.md'
+    table = benchmark.main(['--device', 'cpu', '--preset', 'smoke', '--iters', '2', '--warmup', '1',
+                            '--mode', 'train', '--out', str(out)])
+    assert 'CPU: only the native convolution runs (the Triton kernels need CUDA).' in capsys.readouterr().err
+    rows = [line.split(' | ') for line in table.splitlines() if line.startswith('| 2 |')]
+    assert [(r[3], r[5]) for r in rows] == [('3', 'train'), ('7', 'train'), ('7x3', 'train')]
+    assert all(float(r[7].rstrip(' |')) > 0 for r in rows)
+    assert out.read_text() == table + '\n'
+
+
+def test_benchmark_refuses_triton_on_cpu(benchmark):
+    with pytest.raises(SystemExit, match=r"\['triton'\] need CUDA; on CPU only native runs"):
+        benchmark.main(['--device', 'cpu', '--impls', 'native', 'triton'])
+
+
+def test_benchmark_cuda_columns(benchmark):
+    """Speed-up, peak memory, minimum traffic, bandwidth bound and achieved bandwidth of one row."""
+    args = benchmark.parse_args(['--device', 'cpu', '--preset', 'smoke'])
+    args.device = 'cuda'
+    table = benchmark.Table(['native', 'triton'], args, [], 1e12, 'GPU')
+    config = (64, 384, 32, (31, 31), 24)
+    row = table.row(config, 'forward', ({'native': 40.0, 'triton': 10.0}, {'native': 2 ** 30, 'triton': 2 ** 29}, 5))
+    traffic = 24 * (2 * 64 * 384 * 32 * 32 * 4 + 384 * 31 * 31 * 4)
+    assert row == (f'| 64 | 384 | 32 | 31 | 24 | forward | 5 | 40.00 | 10.00 | 4.00x | 1024 | 512 | '
+                   f'{traffic / 1e6:.0f} | {traffic / 1e12 * 1e3:.2f} | {traffic / 40e6:.0f} | {traffic / 10e6:.0f} |')
+    assert table.header.count('|---') == row.count(' | ') + 1
+    assert 'not run (time limit)' in table.row(config, 'train', None)
+
+
+def test_table1_preset_is_the_papers_grid(benchmark):
+    args = benchmark.parse_args(['--device', 'cpu'])
+    rows = benchmark.configs(args)
+    assert {(n, c, layers) for n, c, _, _, layers in rows} == {(64, 384, 24)}
+    assert sorted({r for _, _, r, _, _ in rows}) == [16, 32, 64]
+    assert [k for _, _, r, (k, _), _ in rows if r == 16] == [3, 5, 7, 9, 13, 17, 21, 27, 29, 31]
+
+
+def test_gpu_report_fails_clearly_without_a_gpu(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip('a GPU is present')
+    result = subprocess.run(['bash', 'tools/analysis_tools/gpu_report.sh', str(tmp_path / 'report.md')], cwd=ROOT,
+                            env=dict(os.environ, PYTHON=sys.executable), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert 'gpu_report.sh: needs a CUDA GPU: torch.cuda.is_available() is False' in result.stderr
+    assert not (tmp_path / 'report.md').exists()

@@ -38,10 +38,12 @@ LARGE_CASES = {
     'strip51x5_fp16_56': ((4, 96, 56, 56), (51, 5), 'float16', False, True),
     'strip5x51_bf16_cl_28': ((4, 192, 28, 28), (5, 51), 'bfloat16', True, False),
 }
-EXTRA = ('autocast', 'unbatched', 'non_contiguous', 'backbone')
+EXTRA = ('autocast', 'unbatched', 'non_contiguous', 'empty_batch', 'backbone')
 
 
 def _relative(ours, ref):
+    if ref.numel() == 0:
+        return 0.0 if ours.shape == ref.shape else float('inf')
     scale = ref.abs().max().item()
     return (ours.double() - ref).abs().max().item() / (scale or 1.0)
 
@@ -128,9 +130,9 @@ def _check_autocast(device):
 
 
 def check_extra(name, device):
-    """``autocast`` (see ``_check_autocast``), ``unbatched`` (a
-    (C, H, W) input), ``non_contiguous`` (a sliced input), ``backbone`` (a tiny UniRepLKNet with
-    ``conv_impl='triton'`` vs ``'native'``, training and deploy forms)."""
+    """``autocast`` (see ``_check_autocast``), ``unbatched`` (a (C, H, W) input), ``non_contiguous`` (a sliced
+    input), ``empty_batch`` (N = 0), ``backbone`` (a tiny UniRepLKNet with ``conv_impl='triton'`` vs ``'native'``,
+    training and deploy forms)."""
     import torch
 
     if name == 'autocast':
@@ -142,6 +144,10 @@ def check_extra(name, device):
         native, ours = _module_pair(3, (7, 7), device, bias=False)
         x = torch.randn(2, 6, 9, 16, device=device)[:, ::2, :, 3:13]
         return (*_compare_modules(native, ours, x), 'float32')
+    if name == 'empty_batch':
+        native, ours = _module_pair(3, (7, 7), device)
+        errors, ok = _compare_modules(native, ours, torch.randn(0, 3, 5, 5, device=device))
+        return errors, ok and all(p.grad is not None and not p.grad.any() for p in ours.parameters()), 'float32'
     if name == 'backbone':
         return (*_check_backbone(device), 'float32')
     raise KeyError(f'unknown check {name!r}; valid: {EXTRA}')

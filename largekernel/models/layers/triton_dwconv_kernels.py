@@ -83,6 +83,8 @@ def conv_forward(x, weight, bias=None):
     _, c, h, w = x.shape
     k_h, k_w = weight.shape[-2:]
     y = torch.empty_like(x)
+    if y.numel() == 0:
+        return y
     grid, block_h, block_w = _grid_and_blocks(x)
     weight = weight.contiguous()
     _dwconv_fwd_kernel[grid](x, weight, weight if bias is None else bias, y, c, h, w, k_h, k_w, k_h // 2, k_w // 2,
@@ -100,6 +102,8 @@ def conv_weight_grad(x, grad_out, weight_shape):
     ``grad_out * x`` shifted by each tap."""
     _, c, h, w = x.shape
     k_h, k_w = weight_shape[-2:]
+    if x.numel() == 0:
+        return x.new_zeros(weight_shape, dtype=torch.float32)
     grid, block_h, block_w = _grid_and_blocks(x)
     partials = torch.empty(x.shape[0] * grid[1] * grid[2], c, k_h * k_w, device=x.device, dtype=torch.float32)
     _dwconv_wgrad_kernel[grid](x, grad_out, partials, c, h, w, k_h, k_w, k_h // 2, k_w // 2,
