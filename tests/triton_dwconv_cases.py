@@ -155,6 +155,7 @@ def check_extra(name, device):
 
 def _check_backbone(device):
     import torch
+    from mmengine.logging import MMLogger
 
     from largekernel.models.backbones.base import randomize_bn_stats
     from largekernel.models.backbones.unireplknet import UniRepLKNet
@@ -162,9 +163,16 @@ def _check_backbone(device):
 
     arch = dict(depths=(1, 1, 1, 1), dims=(4, 4, 8, 8), kernel_sizes=((7,), (13,), (5,), (3,)))
     models = []
-    for impl in ('native', 'triton'):
-        torch.manual_seed(0)
-        models.append(UniRepLKNet(arch=arch, conv_impl=impl, out_indices=(0, 1, 2, 3)).to(device))
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')  # the backbones' implementation log lines would land in the printed table
+    try:
+        for impl in ('native', 'triton'):
+            torch.manual_seed(0)
+            models.append(UniRepLKNet(arch=arch, conv_impl=impl, out_indices=(0, 1, 2, 3),  # unit layer scale:
+                                      layer_scale_init_value=1.0).to(device))  # the convs count in the output
+    finally:
+        logger.setLevel(level)
     randomize_bn_stats(models[0], torch.Generator().manual_seed(1))
     models[1].load_state_dict(models[0].state_dict())
     x = torch.randn(1, 3, 32, 32, device=device)
