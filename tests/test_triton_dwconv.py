@@ -238,3 +238,13 @@ def test_gpu_report_fails_clearly_without_a_gpu(tmp_path):
     assert result.returncode == 1
     assert 'gpu_report.sh: needs a CUDA GPU: torch.cuda.is_available() is False' in result.stderr
     assert not (tmp_path / 'report.md').exists()
+
+
+def test_tracing_and_export_use_the_native_conv(monkeypatch):
+    """The graphs hold a plain ``conv2d`` (for ONNX and other runtimes); no CUDA needed."""
+    monkeypatch.setattr(triton_dwconv.triton_kernels(), 'INTERPRETED', False)
+    conv, x = TritonDepthwiseConv2d(3, 3, (7, 3), groups=3), torch.randn(1, 3, 8, 8)
+    expected = nn.functional.conv2d(x, conv.weight, conv.bias, padding=(3, 1), groups=3)
+    assert torch.allclose(torch.jit.trace(conv, x, check_trace=False)(x), expected)
+    exported = torch.export.export(conv, (x,))
+    assert [str(n.target) for n in exported.graph.nodes if n.op == 'call_function'] == ['aten.conv2d.default']

@@ -1,12 +1,13 @@
-"""A Triton depthwise convolution for large kernels, no CUDA build needed (RepLKNet §3, "depth-wise convolutions
-can be efficient"; UniRepLKNet §3.9).
+"""A Triton depthwise convolution for large kernels, no CUDA build needed (RepLKNet §3, Guideline 1; UniRepLKNet
+§3.1.1: large depthwise kernels are fast given a proper operator-level implementation).
 
 ``TritonDepthwiseConv2d`` is an ``nn.Conv2d`` with the same parameters (``weight`` of shape ``(C, 1, k_h, k_w)``,
 optional ``bias``), so checkpoints are interchangeable with the native and the iGEMM convs. It supports stride 1,
 dilation 1, ``groups == channels`` and 'same' padding (``k // 2`` per side) of odd ``k_h x k_w`` kernels (squares
 and the strips of SLaK and ShiftWise), fp32 / fp16 / bf16 inputs (fp32 accumulation), contiguous or channels-last,
 and maps of any size, smaller than the kernel included. Under autocast it computes in the autocast dtype like
-``nn.Conv2d``. ONNX export, tracing and ``torch.compile`` use the native convolution (same parameters).
+``nn.Conv2d``. ONNX export, tracing, ``torch.export`` and ``torch.compile`` use the native convolution (same
+parameters).
 
 The kernels (``triton_dwconv_kernels``) are imported on first use: set ``TRITON_INTERPRET=1`` before that to run
 them with Triton's interpreter on CPU tensors (slow; for tests).
