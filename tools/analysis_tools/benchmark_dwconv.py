@@ -4,9 +4,10 @@
         [--impls native triton igemm] [--amp fp16|bf16] [--iters 10] [--warmup 3] [--time-limit SECONDS]
         [--out FILE.md]
 
-RepLKNet's Table 1 (repeated in UniRepLKNet §3.1.1) times a stack of 24 depthwise layers on a ``(64, 384, R, R)`` input for R in {16, 32, 64} and
-K in {3, 5, 7, 9, 13, 17, 21, 27, 29, 31} (preset ``table1``); ``widths`` uses the stage widths, resolutions (224
-input, batch 64) and kernels of RepLKNet-31B and SLaK-T's 51 x 5 strips; ``smoke`` is a tiny CPU check of the script.
+RepLKNet's Table 1 (repeated in UniRepLKNet §3.1.1) times a stack of 24 depthwise layers on a ``(64, 384, R, R)``
+input for R in {16, 32, 64} and K in {3, 5, 7, 9, 13, 17, 21, 27, 29, 31} (preset ``table1``); ``widths`` uses the
+stage widths, resolutions (224 input, batch 64) and kernels of RepLKNet-31B and SLaK-T's 51 x 5 strips; ``smoke``
+is a tiny CPU check of the script.
 ``--batch``, ``--channels``, ``--resolutions``, ``--kernels`` and ``--layers`` override a preset's values.
 
 Modes: ``forward`` (inference, ``torch.no_grad()``, as in Table 1) and ``train`` (forward + backward of every
