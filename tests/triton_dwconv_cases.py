@@ -35,7 +35,7 @@ LARGE_CASES = {
     'k31_fp16_cl_56': ((8, 64, 56, 56), (31, 31), 'float16', True, True),
     'k13_bf16_14': ((16, 256, 14, 14), (13, 13), 'bfloat16', False, False),
     'k29_fp32_7': ((16, 128, 7, 7), (29, 29), 'float32', True, True),  # map smaller than the kernel
-    'strip51x5_fp16_56': ((4, 96, 56, 56), (51, 5), 'float16', False, True),
+    'strip51x5_fp16_56': ((4, 124, 56, 56), (51, 5), 'float16', False, True),
     'strip5x51_bf16_cl_28': ((4, 192, 28, 28), (5, 51), 'bfloat16', True, False),
 }
 EXTRA = ('autocast', 'unbatched', 'non_contiguous', 'empty_batch', 'backbone')

@@ -6,7 +6,7 @@
 
 RepLKNet's Table 1 (repeated in UniRepLKNet §3.1.1) times a stack of 24 depthwise layers on a ``(64, 384, R, R)``
 input for R in {16, 32, 64} and K in {3, 5, 7, 9, 13, 17, 21, 27, 29, 31} (preset ``table1``); ``widths`` uses the
-stage widths, resolutions (224 input, batch 64) and kernels of RepLKNet-31B and SLaK-T's 51 x 5 strips; ``smoke``
+stage widths, resolutions (224 input, batch 64) and kernels of RepLKNet-31B and SLaK-T's first-stage strips; ``smoke``
 is a tiny CPU check of the script.
 ``--batch``, ``--channels``, ``--resolutions``, ``--kernels`` and ``--layers`` override a preset's values.
 
@@ -33,8 +33,9 @@ from largekernel.models.layers.lk_conv import build_depthwise_conv
 from largekernel.models.layers.triton_dwconv import triton_available
 
 TABLE1_KERNELS = (3, 5, 7, 9, 13, 17, 21, 27, 29, 31)
-# (channels, resolution, kernel): RepLKNet-31B stages at 224 (kernels 31, 29, 27, 13) and SLaK-T's 51 x 5 strips
-WIDTHS = ((128, 56, 31), (256, 28, 29), (512, 14, 27), (1024, 7, 13), (96, 56, (51, 5)), (96, 56, (5, 51)))
+# (channels, resolution, kernel): RepLKNet-31B stages at 224 (kernels 31, 29, 27, 13) and the 51 x 5 / 5 x 51 strips
+# of SLaK-T's first stage (width 1.3 x 96)
+WIDTHS = ((128, 56, 31), (256, 28, 29), (512, 14, 27), (1024, 7, 13), (124, 56, (51, 5)), (124, 56, (5, 51)))
 PRESETS = {
     'table1': dict(batch=64, layers=24, configs=[(384, r, k) for r in (16, 32, 64) for k in TABLE1_KERNELS]),
     'widths': dict(batch=64, layers=24, configs=list(WIDTHS)),
