@@ -231,6 +231,8 @@ def main(argv=None):
 
     if args.device == 'cuda' and not torch.cuda.is_available():
         sys.exit('triton_dwconv_cases.py --device cuda: torch.cuda.is_available() is False (no GPU or driver)')
+    # the module checks compare with fp32 nn.Conv2d / nn.Linear: no TF32 rounding on the reference side
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     names = args.only or [*CASES, *(LARGE_CASES if args.large else ()), *EXTRA]
     results = run(names, args.device)
     print(markdown(results, args.device))

@@ -63,6 +63,7 @@ def parse_args(argv=None):
                         help='per configuration and implementation: fewer timed iterations (at least 3) when one '
                              'takes longer than max-seconds / iters')
     parser.add_argument('--time-limit', type=float, help='start no new configuration after this many seconds')
+    parser.add_argument('--cudnn-benchmark', action='store_true', help='torch.backends.cudnn.benchmark = True')
     parser.add_argument('--out', help='also write the markdown table to this file')
     args = parser.parse_args(argv)
     if args.device == 'cuda' and not torch.cuda.is_available():
@@ -187,7 +188,7 @@ def bench_config(impls, config, mode, args, timer):
         for _ in range(args.warmup):  # the first call compiles; a slow configuration skips the rest of its warmup
             if timer(step) * iters > args.max_seconds * 1e3:
                 break
-        iters = max(3, min(iters, int(args.max_seconds * 1e3 / max(timer(step), 1e-3))))
+        iters = max(min(3, args.iters), min(iters, int(args.max_seconds * 1e3 / max(timer(step), 1e-3))))
     for _ in range(iters):
         for impl, step in steps.items():
             if cuda:
@@ -245,6 +246,10 @@ def main(argv=None):
     for note in notes:
         print(note, file=sys.stderr)
     cuda = args.device == 'cuda'
+    if cuda:
+        torch.backends.cudnn.benchmark = args.cudnn_benchmark
+        notes.append(f'cuDNN benchmark mode {args.cudnn_benchmark}, TF32 convolutions allowed '
+                     f'{torch.backends.cudnn.allow_tf32}.')
     table = Table(impls, args, notes, peak_bandwidth() if cuda else None,
                   torch.cuda.get_device_name() if cuda else 'CPU')
     lines = [table.header]
