@@ -46,7 +46,7 @@ def test_matches_conv2d_under_the_interpreter(interpreted, name):
     assert not bad, f'{name}: relative errors {bad} exceed {TOLERANCE[result["dtype"]]}'
 
 
-def test_cases_cover_the_brief():
+def test_cases_cover_kernels_dtypes_and_layouts():
     """Square kernels 3 to 13, strips both ways, maps smaller than the kernel, every dtype and layout."""
     kernels = {kernel for _, kernel, *_ in CASES.values()}
     assert {(3, 3), (5, 5), (7, 7), (13, 13), (5, 1), (1, 5), (7, 3)} <= kernels
