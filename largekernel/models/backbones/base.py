@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...utils.checkpoint import load_pretrained, load_state_dict_checked  # noqa: F401 (re-exported)
-from ..layers import LayerNorm2d
+from ..layers import LayerNorm2d, log_conv_impls
 
 
 def resolve_arch(family, arch, arch_zoo, required_keys, optional_keys=()):
@@ -97,7 +97,7 @@ class LargeKernelBackbone(BaseModule):
 
     def _finish_init(self):
         """Check that ``channels``, ``downsample_layers`` and ``stages`` have one entry per stage, add the out norms
-        ``norm{i}`` and freeze the first ``frozen_stages`` stages."""
+        ``norm{i}``, freeze the first ``frozen_stages`` stages and log the depthwise conv implementation."""
         parts = dict(channels=self.channels, downsample_layers=self.downsample_layers, stages=self.stages)
         lengths = {name: len(part) for name, part in parts.items()}
         if set(lengths.values()) != {self.num_stages}:
@@ -107,6 +107,7 @@ class LargeKernelBackbone(BaseModule):
             for i in self.out_indices:
                 self.add_module(f'norm{i}', self.out_norm_layer(self.channels[i]))
         self._freeze_stages()
+        log_conv_impls(self)
 
     def dense_out_norms(self):
         """The out norms only the dense-prediction form has, absent from classification checkpoints: every

@@ -197,7 +197,8 @@ class UniRepLKNet(LargeKernelBackbone):
         drop_path_rate (float): stochastic depth, rising linearly over all blocks.
         layer_scale_init_value (float | None): initial layer scale; None or 0 disables it.
         norm_cfg (dict): the BatchNorm of every block (``dict(type='SyncBN')`` for detection/segmentation).
-        conv_impl (str): ``'auto'``, ``'native'`` or ``'igemm'`` for the K x K depthwise convs (layers.lk_conv).
+        conv_impl (str): ``'auto'``, ``'native'``, ``'igemm'`` or ``'triton'`` for the K x K depthwise convs
+            (layers.lk_conv).
         drb_variant (str): re-parameterisation of the K >= 7 kernels, UniRepLKNet Table 3b: ``'dilated'`` (the
             DRB, default), ``'none'`` (plain K x K conv), ``'same_kernel'`` / ``'same_eq_kernel'`` (variants A/B).
         extra_structure (str): the structure after the conv's BN, Table 3a: ``'se'`` (default), ``'none'``,

@@ -1,16 +1,30 @@
 """Depthwise large-kernel convolution dispatch (RepLKNet §3 "iGEMM"; UniRepLKNet §3.9).
 
-The official repositories speed up square depthwise kernels with MegEngine's implicit-GEMM CUDA extension
-(``depthwise_conv2d_implicit_gemm``), a ``nn.Conv2d`` subclass with identical parameter names. We use it only when
-asked for or, with ``impl='auto'``, when it is importable and CUDA is present; otherwise ``nn.Conv2d`` (cuDNN or
-the CPU kernels). Checkpoints are interchangeable between the two.
+Four implementations of one stride-1, 'same'-padded depthwise conv, all ``nn.Conv2d`` (subclasses) with the same
+parameter names and shapes, so checkpoints are interchangeable:
+
+- ``'native'``: ``nn.Conv2d`` (cuDNN or the CPU kernels);
+- ``'igemm'``: MegEngine's implicit-GEMM CUDA extension ``depthwise_conv2d_implicit_gemm`` the official
+  repositories use (square kernels larger than 5; needs a CUDA build);
+- ``'triton'``: ``TritonDepthwiseConv2d`` (``layers.triton_dwconv``), odd square or strip kernels; needs CUDA and
+  Triton, no build step (or ``TRITON_INTERPRET=1`` to run it on CPU, slowly);
+- ``'auto'``: for kernels with a side larger than 5 on a machine with CUDA, the iGEMM extension when it is
+  installed (the official kernel: whoever built it asked for it), else Triton when it is importable; otherwise
+  (CPU, small kernels, neither available) ``nn.Conv2d``.
+
+``log_conv_impls`` reports which implementation a backbone's large depthwise convs use.
 """
 import importlib
+from collections import Counter
 
 import torch
+from mmengine.logging import print_log
 from torch import nn
 
-IMPLS = ('auto', 'native', 'igemm')
+from .triton_dwconv import TritonDepthwiseConv2d, check_triton_usable, triton_available
+
+IMPLS = ('auto', 'native', 'igemm', 'triton')
+LARGE = 5  # 'auto' picks a fast implementation for kernels with a side larger than this
 
 
 def _igemm_class():
@@ -26,6 +40,13 @@ def is_igemm(conv):
     return igemm is not None and isinstance(conv, igemm)
 
 
+def conv_impl(conv):
+    """``'igemm'``, ``'triton'`` or ``'native'``: the implementation a conv module runs."""
+    if is_igemm(conv):
+        return 'igemm'
+    return 'triton' if isinstance(conv, TritonDepthwiseConv2d) else 'native'
+
+
 def build_depthwise_conv(channels, kernel_size, bias=False, impl='auto', padding=None):
     """A stride-1, 'same'-padded depthwise convolution of ``kernel_size`` (int or ``(k_h, k_w)``)."""
     if impl not in IMPLS:
@@ -33,12 +54,31 @@ def build_depthwise_conv(channels, kernel_size, bias=False, impl='auto', padding
     k_h, k_w = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     if padding is None:
         padding = (k_h // 2, k_w // 2)
-    square_same = k_h == k_w and k_h > 5 and tuple(padding) == (k_h // 2, k_w // 2)
-    if impl != 'native' and square_same:
+    same = tuple(padding) == (k_h // 2, k_w // 2)
+    if impl in ('auto', 'igemm') and k_h == k_w and k_h > LARGE and same:
         igemm = _igemm_class()
         if igemm is not None and (impl == 'igemm' or torch.cuda.is_available()):
             return igemm(channels, k_h, bias=bias)
         if impl == 'igemm':
             raise ImportError("impl='igemm' needs the 'depthwise_conv2d_implicit_gemm' CUDA extension "
-                              "(see README, 'Large-kernel convolution'); use impl='auto' or 'native'")
+                              "(see README, 'Large-kernel convolution'); use impl='auto', 'triton' or 'native'")
+    triton_fits = same and k_h % 2 == 1 and k_w % 2 == 1
+    if impl == 'triton':
+        if not triton_fits:
+            raise ValueError(f"impl='triton' supports odd kernel sides with 'same' padding (k // 2 per side); got "
+                             f"kernel_size={(k_h, k_w)}, padding={tuple(padding)}; use impl='native'")
+        check_triton_usable()
+    if impl == 'triton' or (impl == 'auto' and triton_fits and max(k_h, k_w) > LARGE and triton_available()):
+        return TritonDepthwiseConv2d(channels, channels, (k_h, k_w), padding=padding, groups=channels, bias=bias)
     return nn.Conv2d(channels, channels, (k_h, k_w), padding=padding, groups=channels, bias=bias)
+
+
+def log_conv_impls(module, name=None):
+    """Log (mmengine ``print_log``, current logger) how many undilated depthwise convs larger than 5 x 5 in
+    ``module`` run on each implementation, e.g. ``RepLKNet: depthwise convs larger than 5x5: 24 triton``."""
+    counts = Counter(conv_impl(m) for m in module.modules()
+                     if isinstance(m, nn.Conv2d) and m.groups == m.in_channels == m.out_channels > 1
+                     and max(m.kernel_size) > LARGE and m.dilation == (1, 1))
+    summary = ', '.join(f'{n} {impl}' for impl, n in sorted(counts.items())) or 'none as modules'
+    print_log(f'{name or type(module).__name__}: depthwise convs larger than {LARGE}x{LARGE}: {summary}',
+              logger='current')
