@@ -8,9 +8,10 @@ parameter names and shapes, so checkpoints are interchangeable:
   repositories use (square kernels larger than 5; needs a CUDA build);
 - ``'triton'``: ``TritonDepthwiseConv2d`` (``layers.triton_dwconv``), odd square or strip kernels; needs CUDA and
   Triton, no build step (or ``TRITON_INTERPRET=1`` to run it on CPU, slowly);
-- ``'auto'``: for kernels with a side larger than 5 on a machine with CUDA, the iGEMM extension when it is
-  installed (the official kernel: whoever built it asked for it), else Triton when it is importable; otherwise
-  (CPU, small kernels, neither available) ``nn.Conv2d``.
+- ``'auto'``: for square kernels larger than 5 x 5 on a machine with CUDA, the iGEMM extension when it is
+  installed (the official kernel: whoever built it asked for it); otherwise ``nn.Conv2d``. ``'auto'`` does not pick
+  Triton yet: its compiled kernels have not been run or timed on a GPU (only under the interpreter), so it stays
+  opt-in until ``tools/analysis_tools/gpu_report.sh`` has shown it correct and faster than cuDNN.
 
 ``log_conv_impls`` reports which implementation a backbone's large depthwise convs use.
 """
@@ -21,10 +22,10 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from .triton_dwconv import TritonDepthwiseConv2d, check_triton_usable, triton_available
+from .triton_dwconv import TritonDepthwiseConv2d, check_triton_usable
 
 IMPLS = ('auto', 'native', 'igemm', 'triton')
-LARGE = 5  # 'auto' picks a fast implementation for kernels with a side larger than this
+LARGE = 5  # 'auto' picks a fast implementation for kernels larger than this; the log counts convs above it
 
 
 def _igemm_class():
@@ -68,7 +69,7 @@ def build_depthwise_conv(channels, kernel_size, bias=False, impl='auto', padding
             raise ValueError(f"impl='triton' supports odd kernel sides with 'same' padding (k // 2 per side); got "
                              f"kernel_size={(k_h, k_w)}, padding={tuple(padding)}; use impl='native'")
         check_triton_usable()
-    if impl == 'triton' or (impl == 'auto' and triton_fits and max(k_h, k_w) > LARGE and triton_available()):
+    if impl == 'triton':
         return TritonDepthwiseConv2d(channels, channels, (k_h, k_w), padding=padding, groups=channels, bias=bias)
     return nn.Conv2d(channels, channels, (k_h, k_w), padding=padding, groups=channels, bias=bias)
 
