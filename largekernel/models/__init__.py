@@ -1,3 +1,4 @@
 from .backbones import *  # noqa: F401,F403  (registers every backbone)
 from .classifiers import *  # noqa: F401,F403  (registers the distillation classifier)
 from .losses import *  # noqa: F401,F403  (registers the distillation losses)
+from . import heads  # noqa: F401  (registers the modality heads)
