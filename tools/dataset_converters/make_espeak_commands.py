@@ -36,6 +36,10 @@ SPEAKERS = (
 )
 SPLITS = dict(val=(10, 11), test=(12, 13, 14))
 RATE = 16000
+KEEP = ('README.md',)  # hand-written files of the output folders
+# The versions the committed files were made with (Debian bookworm packages espeak-ng 1.51+dfsg-10+deb12u2, sox
+# 14.4.2); other versions synthesise slightly different audio.
+MADE_WITH = dict(espeak_ng='1.51', sox='14.4.2')
 
 
 def espeak_version():
@@ -73,9 +77,16 @@ def write_wav(path, samples, rate=RATE):
         f.writeframes(np.clip(np.round(samples * 32768), -32768, 32767).astype('<i2').tobytes())
 
 
+def clear(root):
+    """Remove what an earlier run wrote into ``root`` (not the README)."""
+    for name in os.listdir(root) if osp.isdir(root) else ():
+        path = osp.join(root, name)
+        if name not in KEEP:
+            shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
+
+
 def make_commands(root, tmp):
-    if osp.isdir(root):
-        shutil.rmtree(root)
+    clear(root)
     lists = {split: [] for split in SPLITS}
     for w, word in enumerate(WORDS):
         for s, (voice, variant, speed, pitch) in enumerate(SPEAKERS):
@@ -91,8 +102,7 @@ def make_commands(root, tmp):
 
 
 def make_fixtures(root, tmp):
-    if osp.isdir(root):
-        shutil.rmtree(root)
+    clear(root)
     short = RATE // 5
     # Speech Commands V2 layout: 2 words x 3 speakers (train, val, test) + a background-noise folder
     sc = osp.join(root, 'speech_commands_v2')
@@ -111,7 +121,7 @@ def make_fixtures(root, tmp):
     audioset = osp.join(root, 'audioset')
     classes = (('/m/09x0r', 'Speech'), ('/m/05zppz', 'Male speech, man speaking'),
                ('/m/02zsn', 'Female speech, woman speaking'))
-    os.makedirs(audioset)
+    os.makedirs(audioset, exist_ok=True)
     with open(osp.join(audioset, 'class_labels_indices.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
         writer.writerow(['index', 'mid', 'display_name'])
@@ -133,7 +143,9 @@ def main():
     parser.add_argument('--out', default='data/espeak_commands')
     parser.add_argument('--fixtures', default='tests/data/audio')
     args = parser.parse_args()
-    print(f'espeak-ng {espeak_version()}')
+    version = espeak_version()
+    print(f'espeak-ng {version}' + ('' if version == MADE_WITH['espeak_ng'] else
+                                    f' (the committed data was made with {MADE_WITH["espeak_ng"]})'))
     with tempfile.TemporaryDirectory() as tmp:
         make_commands(args.out, tmp)
         make_fixtures(args.fixtures, tmp)
