@@ -24,11 +24,6 @@ from mmpretrain.datasets import BaseDataset
 
 from ..registry import DATASETS, TRANSFORMS
 
-# Normalisation statistics of AST's recipes (mean and std of the fbank over the training set).
-SPEECH_COMMANDS_STATS = dict(mean=-6.845978, std=5.5654526)
-AUDIOSET_STATS = dict(mean=-4.2677393, std=4.5689974)
-
-
 # -- Kaldi-compatible log-Mel filter bank -------------------------------------------------------------------------
 def _mel(freq):
     return 1127.0 * torch.log1p(freq / 700.0)
