@@ -1,4 +1,3 @@
 """Datasets and data transforms of UniRepLKNet's other modalities (UniRepLKNet §3.3): each turns its signal into
-the B x C' x H x W map the unchanged backbone reads. One module per modality."""
-from . import video  # noqa: F401
-from .point_cloud import *  # noqa: F401,F403
+the B x C' x H x W map the unchanged backbone reads. One module per modality (importing registers them)."""
+from . import audio, point_cloud, video  # noqa: F401

@@ -1,4 +1,3 @@
 """Embedders of UniRepLKNet's other modalities (§3.3): each turns its signal into the map the unchanged backbone
-reads. One module per modality."""
-from . import video  # noqa: F401
-from .point_cloud import *  # noqa: F401,F403
+reads, with the model wrapper that puts it in front. One module per modality (importing registers them)."""
+from . import point_cloud, video  # noqa: F401

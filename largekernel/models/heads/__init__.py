@@ -1,1 +1,2 @@
-from .point_cloud import *  # noqa: F401,F403
+"""Task heads of UniRepLKNet's other modalities, one module per modality (importing registers them)."""
+from . import audio, point_cloud  # noqa: F401
