@@ -32,7 +32,8 @@ def _ablations():
     rows = []
     for family in FAMILIES:
         with open(osp.join(ROOT, 'configs', family, 'metafile.yml')) as f:
-            rows += yaml.safe_load(f).get('Ablations') or []
+            rows += [r for r in yaml.safe_load(f).get('Ablations') or []  # the modalities' rows: their own tests
+                     if osp.dirname(r['Config']) == f'configs/{family}/ablations']
     return rows
 
 

@@ -1,3 +1,5 @@
 from .backbones import *  # noqa: F401,F403  (registers every backbone)
 from .classifiers import *  # noqa: F401,F403  (registers the distillation classifier)
 from .losses import *  # noqa: F401,F403  (registers the distillation losses)
+from . import embedders  # noqa: F401,E402  (registers the modality embedders and models)
+from . import heads  # noqa: F401,E402  (registers the modality heads)
