@@ -232,3 +232,166 @@ def test_deploy_twin_gives_the_same_forecast():
     assert count_params(twin) < count_params(tiny_model())
     torch.testing.assert_close(in_place, before, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(after, before, rtol=1e-10, atol=1e-10)
+
+
+# -- bad input -------------------------------------------------------------------------------------------------------
+def copy_fixture(tmp_path, edit=None, split='train'):
+    """The temperature fixture copied to ``tmp_path``; ``edit(values) -> values`` changes one split's array."""
+    source = osp.join(FIXTURES, 'global_temp')
+    for name in ('stations_sorted.npy', 'data_time_train.npy', 'temp_global_hourly_train.npy', 'data_time_val.npy',
+                 'temp_global_hourly_val.npy'):
+        np.save(tmp_path / name, np.load(osp.join(source, name)))
+    if edit is not None:
+        path = tmp_path / f'temp_global_hourly_{split}.npy'
+        np.save(path, edit(np.load(path)))
+    return str(tmp_path)
+
+
+def with_nans(values):
+    values = values.copy()
+    values[3, 2, 0] = values[10:13, 4, 0] = np.nan
+    return values
+
+
+def test_missing_values_raise_by_default(tmp_path):
+    root = copy_fixture(tmp_path, with_nans)
+    with pytest.raises(ValueError, match=r"4 missing values \(NaN\), the first at step 3, station 2; .*"
+                                         r"nan_policy='interpolate'"):
+        GlobalTempDataset(data_root=root, split='train', **WINDOW)
+
+
+def test_missing_values_interpolated_on_request(tmp_path):
+    root = copy_fixture(tmp_path, with_nans)
+    clean = np.load(osp.join(FIXTURES, 'global_temp', 'temp_global_hourly_train.npy'))[:, :, 0]
+    ds = GlobalTempDataset(data_root=root, split='train', nan_policy='interpolate', **WINDOW)
+    assert not np.isnan(ds.values).any()
+    np.testing.assert_allclose(ds.values[3, 2], (clean[2, 2] + clean[4, 2]) / 2, rtol=1e-6)
+    np.testing.assert_allclose(ds.values[10:13, 4], clean[9, 4] + (clean[13, 4] - clean[9, 4]) * np.arange(1, 4) / 4,
+                               rtol=1e-6)
+    untouched = np.ones_like(ds.values, dtype=bool)
+    untouched[3, 2] = False
+    untouched[10:13, 4] = False
+    np.testing.assert_array_equal(ds.values[untouched], clean[untouched])
+    edges = interpolate_missing(np.array([[np.nan], [1.0], [np.nan], [3.0], [np.nan]]))
+    np.testing.assert_array_equal(edges[:, 0], [1, 1, 2, 3, 3])
+    with pytest.raises(ValueError, match='station 1 has no valid value'):
+        interpolate_missing(np.array([[1.0, np.nan], [2.0, np.nan]]))
+    with pytest.raises(ValueError, match=r"nan_policy must be one of \('raise', 'interpolate'\), got 'zero'"):
+        GlobalTempDataset(data_root=root, split='train', nan_policy='zero', **WINDOW)
+
+
+def test_station_count_mismatch_names_the_values(tmp_path):
+    with pytest.raises(ValueError, match=r'has 6 stations; the model is configured for num_stations=3850'):
+        GlobalTempDataset(data_root=osp.join(FIXTURES, 'global_temp'), split='val', num_stations=3850, **WINDOW)
+    with pytest.raises(ValueError, match=r'6 stations cannot be split into prod\(node_list \(4,\)\) = 4 equal nodes; '
+                                         r'valid node counts \(divisors of 6\): \[1, 2, 3, 6\]'):
+        tiny_model(num_stations=6, node_list=(4,))
+    model = tiny_model()
+    with pytest.raises(ValueError, match=r'x has shape \(1, 16, 5\); expected \(B, 16, 6\)'):
+        model(dict(x=torch.zeros(1, 16, 5), x_mark=torch.zeros(1, 16, 4), y_mark=torch.zeros(1, 16, 4)))
+    with pytest.raises(ValueError, match=r'holds coordinates of shape \(6, 3\); the model is configured for \(12, 3\)'):
+        tiny_model(num_stations=12, stations=osp.join(FIXTURES, 'global_temp', 'stations_sorted.npy'))
+    root = copy_fixture(tmp_path, lambda v: v[:, :, 0], split='val')
+    with pytest.raises(ValueError, match=r'expected a \(time, stations, 1\) array, got shape \(40, 6\)'):
+        GlobalTempDataset(data_root=root, split='val', **WINDOW)
+
+
+def test_too_short_series_and_bad_windows(tmp_path):
+    root = copy_fixture(tmp_path, lambda v: v[:23], split='val')
+    np.save(tmp_path / 'data_time_val.npy', np.load(tmp_path / 'data_time_val.npy')[:23])
+    with pytest.raises(ValueError, match=r'has 23 steps; one window needs seq_len \+ pred_len = 16 \+ 8 = 24'):
+        GlobalTempDataset(data_root=root, split='val', **WINDOW)
+    GlobalTempDataset(data_root=root, split='val', seq_len=15, label_len=8, pred_len=8)  # exactly one window fits
+    with pytest.raises(ValueError, match='label_len <= seq_len'):
+        GlobalTempDataset(data_root=root, split='val', seq_len=8, label_len=9, pred_len=8)
+    with pytest.raises(ValueError, match="split must be one of"):
+        GlobalTempDataset(data_root=root, split='training', **WINDOW)
+    np.save(tmp_path / 'data_time_val.npy', np.load(tmp_path / 'data_time_val.npy')[:20])
+    with pytest.raises(ValueError, match='20 time stamps for 23 steps'):
+        GlobalTempDataset(data_root=root, split='val', **WINDOW)
+
+
+def test_pickled_time_stamps_need_explicit_trust(tmp_path):
+    root = copy_fixture(tmp_path)
+    stamps = np.load(tmp_path / 'data_time_train.npy').astype(object)
+    np.save(tmp_path / 'data_time_train.npy', stamps, allow_pickle=True)
+    with pytest.raises(ValueError, match='pickled object array .* allow_pickle=True only for a file you trust'):
+        GlobalTempDataset(data_root=root, split='train', **WINDOW)
+    assert len(GlobalTempDataset(data_root=root, split='train', allow_pickle=True, **WINDOW)) == 72 - 24 + 1
+    with pytest.raises(FileNotFoundError, match='temp_global_hourly_test.npy does not exist'):
+        GlobalTempDataset(data_root=root, split='test', **WINDOW)
+
+
+# -- the configs through the Runner and the tools --------------------------------------------------------------------
+def test_every_time_series_config_builds():
+    """The recipes, the Table 11 ablations and the small config build (on the meta device; mmpretrain's ResNet-101
+    and ConvNeXt-S, which cannot, on the CPU), and each encoder's last map fits the decoder's memory reshape."""
+    paths = sorted(glob_configs())
+    assert len(paths) == 7
+    for path in paths:
+        cfg = Config.fromfile(path)
+        cfg.model.embedder.stations = None
+        on_meta = cfg.model.backbone.type.startswith('largekernel.')
+        with torch.device('meta' if on_meta else 'cpu'), torch.no_grad():
+            backbone = MODELS.build(cfg.model.backbone)
+            memory = backbone(torch.zeros(1, 1, *cfg.model.map_size))[-1]
+            if on_meta:
+                MODELS.build(cfg.model)
+        assert memory[0].numel() % cfg.model.embed_dims == 0, path
+
+
+def glob_configs():
+    import glob
+    return glob.glob(osp.join(CONFIGS, '*.py')) + glob.glob(osp.join(CONFIGS, 'ablations', '*.py'))
+
+
+def small_config(tmp_path, **options):
+    cfg = Config.fromfile(SMALL)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+def test_runner_smoke_two_iterations(tmp_path):
+    from mmengine.runner import Runner
+    cfg = small_config(tmp_path, **{
+        'train_dataloader.dataset.window_stride': 1000, 'train_dataloader.batch_size': 3,
+        'val_dataloader.dataset.split': 'val', 'train_cfg.max_epochs': 1, 'default_hooks.logger.interval': 1,
+        'param_scheduler': [], 'default_hooks.checkpoint.save_best': None})
+    cfg.val_dataloader.dataset.window_stride = 200
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 2
+    metrics = runner.val_loop.run()
+    assert set(metrics) == {'forecast/mse', 'forecast/mae'} and 0 < metrics['forecast/mae'] < 20
+
+
+def naive_errors(split):
+    """MSE of the persistence (the last input value) and the seasonal-naive (the last 24 h) forecasts."""
+    ds = GlobalTempDataset(data_root=SMALL_DATA, split=split, num_stations=2)
+    errors = {'persistence': [], 'seasonal': []}
+    for i in range(len(ds)):
+        x, span = ds.window(i)
+        target = span[-ds.pred_len:]
+        errors['persistence'].append(np.repeat(x[-1:], ds.pred_len, 0) - target)
+        errors['seasonal'].append(x[-24:][:ds.pred_len] - target)
+    return {k: float(np.mean(np.square(v))) for k, v in errors.items()}
+
+
+@pytest.mark.slow
+def test_small_data_training_beats_the_naive_forecasts(tmp_path):
+    """tools/train.py then tools/test.py on data/vega_hourly_temps_2010 (2 CPU cores, a few minutes): the test MSE
+    beats persistence and the seasonal-naive forecast."""
+    work = tmp_path / 'work'
+    env = dict(PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    train = subprocess.run([sys.executable, 'tools/train.py', SMALL, '--work-dir', str(work)], cwd=ROOT,
+                           env={**__import__('os').environ, **env}, capture_output=True, text=True)
+    assert train.returncode == 0, train.stderr[-3000:]
+    (best,) = [p for p in work.iterdir() if p.name.startswith('best_forecast_mse')]
+    test = subprocess.run([sys.executable, 'tools/test.py', SMALL, str(best), '--work-dir', str(work)], cwd=ROOT,
+                          env={**__import__('os').environ, **env}, capture_output=True, text=True)
+    assert test.returncode == 0, test.stderr[-3000:]
+    import re
+    mse = float(re.findall(r'forecast/mse: ([0-9.]+)', test.stdout + test.stderr)[-1])
+    baselines = naive_errors('test')
+    assert mse < 0.8 * min(baselines.values()), (mse, baselines)
