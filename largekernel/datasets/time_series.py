@@ -6,7 +6,7 @@ Layout of ``data_root`` (the benchmark's release, read like the official loader)
     temp_global_hourly_{train,val,test}.npy   (T, stations, 1) float, Global Temperature
     wind_global_hourly_{train,val,test}.npy   (T, stations, 1) float, Global Wind
     data_time_{train,val,test}.npy            (T,) time stamps (strings or datetime64)
-    stations_sorted.npy                       (stations, 3) latitude, longitude, elevation (read by the model)
+    stations_sorted.npy                       (stations, 3) station coordinates (read by the model)
 
 Window ``i`` of a split: ``x`` = steps ``i .. i+seq_len-1``, the decoder's span ``i+seq_len-label_len ..
 i+seq_len+pred_len-1`` (its time features ``y_mark``), the target = its last ``pred_len`` steps. As in the official

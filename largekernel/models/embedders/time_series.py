@@ -45,9 +45,9 @@ class CorrformerEmbedding(nn.Module):
         embed_dims (int): D'.
         num_nodes (int): n.
         num_stations (int): D.
-        stations (str | None): ``stations_sorted.npy``, the ``(D, 3)`` station coordinates (latitude, longitude,
-            elevation) in the data's station order; None when the weights come from a checkpoint (the standardised
-            coordinates are a buffer of the state dict).
+        stations (str | None): ``stations_sorted.npy``, the ``(D, 3)`` station coordinates in the data's station
+            order (ours: latitude, longitude, elevation; only their standardised values are used); None when the
+            weights come from a checkpoint (the standardised coordinates are a buffer of the state dict).
         time_features (int): time features per step (4 for hourly data: hour, weekday, day of month, day of year).
         dropout (float): dropout on the sum.
     """
@@ -175,9 +175,9 @@ class CorrformerForecaster(BaseModel):
         for name, tensor in (('x', x), ('x_mark', x_mark), ('y_mark', y_mark)):
             length, width = expected[name]
             if tensor.dim() != 3 or tensor.shape[1] != length or width not in (None, tensor.shape[2]):
-                raise ValueError(f'CorrformerForecaster: {name} has shape {tuple(tensor.shape)}; expected (B, {length}, '
-                                 f'{width if width else "F"}) for seq_len {self.seq_len}, label_len {self.label_len}, '
-                                 f'pred_len {self.pred_len} and {self.num_stations} stations')
+                raise ValueError(f'CorrformerForecaster: {name} has shape {tuple(tensor.shape)}; expected '
+                                 f'(B, {length}, {width if width else "F"}) for seq_len {self.seq_len}, label_len '
+                                 f'{self.label_len}, pred_len {self.pred_len} and {self.num_stations} stations')
 
     def forecast(self, x, x_mark, y_mark):
         """(B, seq_len, D) -> (B, pred_len, D) in the units of ``x``."""
