@@ -21,7 +21,7 @@ from sklearn.neighbors import NearestNeighbors
 import largekernel  # noqa: F401  (registers the modules)
 from largekernel.datasets.point_cloud import (OFFICIAL_TEST_ROTATIONS, FarthestPointSample, LoadPointCloud,
                                               ModelNet40, NormalizePoints, PackPointCloudInputs, PermuteAxes,
-                                              RandomPointSubset, ViewRotation, farthest_point_sample,
+                                              RandomPointSubset, ScanObjectNN, ViewRotation, farthest_point_sample,
                                               rotation_theta_phi)
 from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.models.embedders.point_cloud import (VIEW_ANGLES, EdgeConvEncoder, PointCloudDataPreprocessor,
@@ -35,6 +35,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CFG_DIR = osp.join(ROOT, 'configs', 'unireplknet', 'point_cloud')
 FULL = osp.join(CFG_DIR, 'p2p_unireplknet-s_1xb16-300e_modelnet40.py')
 SMALL = osp.join(CFG_DIR, 'p2p_unireplknet-mini_1xb16-20e_fashion-mnist-points.py')
+SCAN = osp.join(CFG_DIR, 'p2p_unireplknet-s_1xb16-300e_scanobjectnn-hardest.py')
 FIXTURES = osp.join(ROOT, 'tests', 'data', 'point_cloud')
 SMALL_DATA = osp.join(ROOT, 'data', 'fashion_mnist_points')
 TASK, DATASET = 'Point Cloud Classification', 'ModelNet-40'
@@ -238,6 +239,68 @@ def test_official_fps_cache_gives_the_same_clouds_and_refuses_other_objects(tmp_
         pickle.dump((clouds[:5], [np.array([9])] * 5), f)
     with pytest.raises(ValueError, match='5 clouds and 5 labels for the 6 shapes'):
         ModelNet40(str(tmp_path), source='fps_cache')
+
+
+def _write_scanobjectnn(root, folder='main_split', stem='objectdataset_augmentedrot_scale75', n=5, labels=None):
+    """The release layout (h5_files/<folder>/{training,test}_<stem>.h5) with ``n`` random 64-point clouds."""
+    import h5py
+    rng = np.random.default_rng(0)
+    (root / folder).mkdir(parents=True, exist_ok=True)
+    for split in ('training', 'test'):
+        with h5py.File(root / folder / f'{split}_{stem}.h5', 'w') as f:
+            f['data'] = rng.uniform(-1, 1, (n, 64, 3)).astype(np.float32)
+            f['label'] = np.asarray(labels if labels is not None else np.arange(n) % 15, dtype=np.int64)
+    return rng
+
+
+def test_scanobjectnn_release_layout_loads_each_variant(tmp_path):
+    _write_scanobjectnn(tmp_path)
+    _write_scanobjectnn(tmp_path, folder='main_split_nobg', stem='objectdataset')
+    train = ScanObjectNN(str(tmp_path), split='train', pipeline=[dict(type='largekernel.LoadPointCloud')])
+    assert len(train) == 5 and train.metainfo['classes'][14] == 'toilet'
+    assert [train[i]['gt_label'] for i in range(5)] == [0, 1, 2, 3, 4] and train[0]['points'].shape == (64, 3)
+    test = ScanObjectNN(str(tmp_path), split='test', variant='obj_only', test_rotations=OFFICIAL_TEST_ROTATIONS[:2])
+    assert len(test) == 10 and test[1]['view_rotation'] == OFFICIAL_TEST_ROTATIONS[1]
+    with pytest.raises(FileNotFoundError, match="training_objectdataset.h5 not found \\(variant 'obj_bg'"):
+        ScanObjectNN(str(tmp_path), variant='obj_bg')
+    with pytest.raises(ValueError, match="variant='pb_t25'; valid"):
+        ScanObjectNN(str(tmp_path), variant='pb_t25')
+
+
+def test_scanobjectnn_refuses_bad_labels_and_non_finite_points(tmp_path):
+    import h5py
+    _write_scanobjectnn(tmp_path, labels=[0, 1, 15, 2, 3])
+    with pytest.raises(ValueError, match='label 15 at index 2; valid: 0..14'):
+        ScanObjectNN(str(tmp_path))
+    _write_scanobjectnn(tmp_path)
+    with h5py.File(tmp_path / 'main_split' / 'training_objectdataset_augmentedrot_scale75.h5', 'r+') as f:
+        data = f['data'][()]
+        data[3, 7, 1] = np.nan
+        f['data'][...] = data
+    ds = ScanObjectNN(str(tmp_path), pipeline=[dict(type='largekernel.LoadPointCloud')])
+    with pytest.raises(ValueError, match='train_00003: 1 of 64 points have NaN'):
+        ds[3]
+
+
+def test_scanobjectnn_config_runs_its_pipelines_and_builds_a_15_class_model(tmp_path):
+    _write_scanobjectnn(tmp_path)
+    cfg = Config.fromfile(SCAN)
+    for loader in (cfg.train_dataloader, cfg.val_dataloader):
+        args = {k: v for k, v in loader.dataset.items() if k not in ('type', 'data_root', 'pipeline')}
+        pipeline = [dict(t, num_points=64) if 'num_points' in t else dict(t) for t in loader.dataset.pipeline]
+        ds = ScanObjectNN(str(tmp_path), pipeline=pipeline, **args)
+        out = ds[0]
+        assert out['inputs'].shape == (64, 6) and out['data_samples'].gt_label.item() == 0
+    assert len(cfg.val_dataloader.dataset.test_rotations) == 8
+    assert cfg.model.head.num_classes == 15
+    init_default_scope('mmpretrain')
+    from mmpretrain.registry import MODELS
+    loss = MODELS.build(cfg.model.head.loss)  # the official smoothing: 0.8 on the true class, 0.2 / 14 elsewhere
+    logits = torch.randn(4, 15, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    target = torch.tensor([0, 3, 14, 3])
+    one_hot = F.one_hot(target, 15).double()
+    expected = -((one_hot * 0.8 + (1 - one_hot) * 0.2 / 14) * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    torch.testing.assert_close(loss(logits, target), expected)
 
 
 def test_pipelines_of_the_configs_run_on_the_fixtures():

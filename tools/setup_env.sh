@@ -98,7 +98,7 @@ import importlib
 expected = {'torch': '2.13.0', 'torchvision': '0.28.0', 'mmengine': '0.10.7', 'mmcv': '2.1.0',
             'mmdet': '3.3.0', 'mmseg': '1.2.2', 'mmpretrain': '1.2.0', 'mmdet3d': '1.4.0', 'timm': '1.0.31',
             'onnx': '1.23.2', 'onnxruntime': '1.31.1', 'onnxscript': '0.7.2',
-            'mmaction': '1.2.0', 'kaldi_native_fbank': '1.23.0'}
+            'mmaction': '1.2.0', 'kaldi_native_fbank': '1.23.0', 'h5py': '3.15.1'}
 for name, version in expected.items():
     mod = importlib.import_module(name)
     got = mod.__version__.split('+')[0]

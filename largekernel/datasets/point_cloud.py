@@ -13,6 +13,7 @@ Layout read (ModelNet-40 as PointNet++ resampled it, ``modelnet40_normal_resampl
 ``source='fps_cache'`` reads the official code's processed data instead of the class folders: the shape names and
 lists above plus ``modelnet40_{train,test}_8192pts_fps.dat`` (a pickle of the 8192 farthest points and the label of
 every listed shape), unpickled with numpy arrays as the only allowed objects.
+``largekernel.ScanObjectNN`` reads the HDF5 files of the ScanObjectNN release (below).
 The pipeline turns each cloud into the two copies the embedder reads (``largekernel.PointToPixelEmbedder``): the
 sampled, normalised cloud (local features) and its rotated, augmented copy (pixel positions).
 """
@@ -28,7 +29,7 @@ from mmpretrain.structures import DataSample
 
 from ..registry import DATASETS, TRANSFORMS
 
-__all__ = ['ModelNet40', 'LoadPointCloud', 'NormalizePoints', 'PermuteAxes', 'FarthestPointSample',
+__all__ = ['ModelNet40', 'ScanObjectNN', 'LoadPointCloud', 'NormalizePoints', 'PermuteAxes', 'FarthestPointSample',
            'RandomPointSubset', 'ViewRotation', 'RandomScaleTranslate', 'PackPointCloudInputs',
            'farthest_point_sample', 'rotation_theta_phi', 'OFFICIAL_TEST_ROTATIONS']
 
@@ -116,6 +117,60 @@ class ModelNet40(BaseDataset):
                 raise ValueError(f'{path}: cloud {i} has label {label}, but {info["shape_id"]} is of class '
                                  f'{info["gt_label"]}')
             info['points'] = np.asarray(cloud, dtype=np.float32)
+
+
+@DATASETS.register_module()
+class ScanObjectNN(BaseDataset):
+    """ScanObjectNN (Uy et al., ICCV 2019): 15 classes of real scanned objects, 2048 points each, from the HDF5
+    files of its release (``h5_files/``)::
+
+        data_root/                                           (h5_files)
+            main_split/training_objectdataset_augmentedrot_scale75.h5    variant 'hardest' (PB_T50_RS)
+            main_split/test_objectdataset_augmentedrot_scale75.h5
+            main_split/{training,test}_objectdataset.h5                   variant 'obj_bg'
+            main_split_nobg/{training,test}_objectdataset.h5              variant 'obj_only'
+
+    Each file holds ``data`` (N, 2048, 3) float and ``label`` (N,) int in [0, 15); the clouds are loaded into memory
+    (``LoadPointCloud`` checks them). ``test_rotations`` as ``ModelNet40``.
+    """
+
+    CLASSES = ('bag', 'bed', 'bin', 'box', 'cabinet', 'chair', 'desk', 'display', 'door', 'pillow', 'shelf', 'sink',
+               'sofa', 'table', 'toilet')
+    VARIANTS = {'hardest': ('main_split', 'objectdataset_augmentedrot_scale75'),
+                'obj_bg': ('main_split', 'objectdataset'), 'obj_only': ('main_split_nobg', 'objectdataset')}
+
+    def __init__(self, data_root, *, split='train', variant='hardest', test_rotations=None, pipeline=(), **kwargs):
+        if split not in ('train', 'test'):
+            raise ValueError(f"ScanObjectNN: split={split!r}; valid: 'train', 'test'")
+        if variant not in self.VARIANTS:
+            raise ValueError(f'ScanObjectNN: variant={variant!r}; valid: {sorted(self.VARIANTS)}')
+        self.split, self.variant = split, variant
+        self.test_rotations = None if test_rotations is None else [tuple(map(float, r)) for r in test_rotations]
+        super().__init__(data_root=data_root, pipeline=list(pipeline), metainfo=dict(classes=self.CLASSES), **kwargs)
+
+    def load_data_list(self):
+        import h5py
+        folder, stem = self.VARIANTS[self.variant]
+        path = osp.join(self.data_root, folder, f'{"training" if self.split == "train" else "test"}_{stem}.h5')
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'ScanObjectNN: {path} not found (variant {self.variant!r}; data_root is the '
+                                    "release's h5_files folder, see largekernel/datasets/point_cloud.py)")
+        with h5py.File(path, 'r') as f:
+            missing = {'data', 'label'} - set(f)
+            if missing:
+                raise KeyError(f'{path}: no {sorted(missing)} dataset; a ScanObjectNN file holds data and label')
+            points, labels = np.asarray(f['data'], dtype=np.float32), np.asarray(f['label']).reshape(-1)
+        if points.ndim != 3 or points.shape[2] < 3 or len(points) != len(labels):
+            raise ValueError(f'{path}: data of shape {points.shape} and {len(labels)} labels; expected (N, P, 3) and N')
+        bad = (labels < 0) | (labels >= len(self.CLASSES))
+        if bad.any():
+            raise ValueError(f'{path}: label {int(labels[bad][0])} at index {int(np.flatnonzero(bad)[0])}; valid: '
+                             f'0..{len(self.CLASSES) - 1}')
+        data_list = [dict(shape_id=f'{self.split}_{i:05d}', points=cloud, gt_label=int(label))
+                     for i, (cloud, label) in enumerate(zip(points, labels))]
+        if self.test_rotations is not None:
+            data_list = [dict(info, view_rotation=r) for info in data_list for r in self.test_rotations]
+        return data_list
 
 
 class _NumpyUnpickler(pickle.Unpickler):
