@@ -387,7 +387,7 @@ def naive_errors(split):
 
 @pytest.mark.slow
 def test_small_data_training_beats_persistence_and_seasonal_naive(tmp_path):
-    """tools/train.py then tools/test.py on data/tmy_hourly_weather (about 5 minutes on 2 CPU cores): the test MSE
+    """tools/train.py then tools/test.py on data/tmy_hourly_weather (5-10 minutes on 2 CPU cores): the test MSE
     is below both the persistence and the 24 h seasonal-naive forecasts' (computed here from the data)."""
     work = tmp_path / 'work'
     env = {**os.environ, 'PYTHONPATH': ROOT, 'OMP_NUM_THREADS': '1'}
