@@ -64,15 +64,22 @@ def test_url_schemes_load_downloads_safely(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='the fallback is for machines without a GPU')
-def test_amp_without_gpu_warns_and_runs_fp32():
-    from mmengine.optim import AmpOptimWrapper, OptimWrapper, build_optim_wrapper
+def test_amp_without_gpu_trains_under_cpu_bf16_autocast():
+    from mmengine.optim import AmpOptimWrapper, build_optim_wrapper
     model = nn.Linear(3, 2)
     cfg = dict(type='AmpOptimWrapper', loss_scale='dynamic', optimizer=dict(type='SGD', lr=0.1))
-    with pytest.warns(UserWarning, match='no GPU'):
+    with pytest.warns(UserWarning, match='CPU autocast in bfloat16'):
         wrapper = build_optim_wrapper(model, cfg)
-    assert type(wrapper) is OptimWrapper
-    loss = model(torch.ones(4, 3)).sum()
-    wrapper.update_params(loss)
+    assert type(wrapper).__name__ == 'CPUAutocastOptimWrapper'
+    before = model.weight.detach().clone()
+    with wrapper.optim_context(model):
+        out = model(torch.ones(4, 3))
+    assert out.dtype == torch.bfloat16 and model.weight.dtype == torch.float32  # fp32 master weights
+    wrapper.update_params(out.float().sum())
+    assert model.weight.grad is None and not torch.equal(model.weight, before)  # stepped, then zeroed
+    assert model(torch.ones(1, 3)).dtype == torch.float32  # autocast only inside the context
+    with pytest.raises(ValueError, match=r"dtype='float16'\) needs a GPU.*dtype='bfloat16'"):
+        build_optim_wrapper(model, dict(cfg, dtype='float16'))
     unpatched = object.__new__(AmpOptimWrapper)  # without the fix, mmengine's constructor asserts a GPU
     with pytest.raises(AssertionError):
         AmpOptimWrapper.__init__(unpatched, loss_scale='dynamic', optimizer=torch.optim.SGD(model.parameters(), 0.1))

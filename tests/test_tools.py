@@ -154,6 +154,31 @@ def test_reparameterized_checkpoint_gives_the_same_predictions(trained):
         reparameterize.main([str(deploy_config), deploy_checkpoint, str(tmp_path / 'again.pth')])
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks CPU (bf16) autocast')
+def test_amp_inference_runs_bf16_on_cpu_and_stays_close_to_fp32(trained, monkeypatch):
+    import pickle
+
+    import test as test_tool
+    from mmengine.runner import amp as mmengine_amp
+    config, checkpoint, tmp_path = trained
+    dtypes, original = [], mmengine_amp.autocast
+
+    def recording_autocast(*args, **kwargs):  # what tools/test.py --amp asks mmengine's test loop for
+        dtypes.append((kwargs.get('enabled', True), kwargs.get('dtype')))
+        return original(*args, **kwargs)
+    monkeypatch.setattr('mmengine.runner.loops.autocast', recording_autocast)
+    outs = {}
+    for name, extra in (('fp32', []), ('amp', ['--amp'])):
+        out = str(tmp_path / f'{name}.pkl')
+        metrics = test_tool.main([config, checkpoint, '--work-dir', str(tmp_path / name), '--out', out, *extra])
+        with open(out, 'rb') as f:
+            outs[name] = (metrics['accuracy/top1'], torch.stack([r['pred_score'] for r in pickle.load(f)]))
+    assert {enabled for enabled, _ in dtypes} == {False, True}
+    (top1_fp32, fp32), (top1_amp, amp) = outs['fp32'], outs['amp']
+    assert not torch.equal(fp32, amp)  # bf16 arithmetic ran
+    assert (fp32 - amp).abs().max() < 0.05 and abs(top1_fp32 - top1_amp) <= 2.0
+
+
 def test_get_flops_reports_both_forms():
     import get_flops
     rows = get_flops.main([osp.join(ROOT, 'configs/unireplknet/unireplknet-a_8xb128-accum4_in1k.py')])

@@ -1,11 +1,13 @@
 """The quick start: train, re-parameterise and evaluate a UniRepLKNet on the committed Fashion-MNIST subset.
 
-    python tools/quickstart.py [--work-dir work_dirs/quickstart] [--cfg-options k=v ...]
+    python tools/quickstart.py [--work-dir work_dirs/quickstart] [--amp] [--cfg-options k=v ...]
 
 1. trains configs/unireplknet/unireplknet-mini_1xb64_fashion-mnist.py with tools/train.py (mmengine logging);
 2. re-parameterises the final checkpoint into the deploy form (tools/model_converters/reparameterize.py);
 3. evaluates the training form and the deploy form on the held-out split (tools/test.py) and prints both top-1.
-It exits non-zero if top-1 is below 85% or the two forms differ by more than 0.1 points.
+It exits non-zero if top-1 is below 85% or the two forms differ by more than 0.1 points. ``--amp`` trains and
+evaluates in mixed precision (bf16 autocast on a CPU); bf16 rounds the two forms' arithmetic differently, so they
+may then differ by up to 0.5 points.
 """
 import argparse
 import os
@@ -17,12 +19,13 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/unireplknet/unireplknet-mini_1xb64_fashion-mnist.py'
 DEPLOY_CONFIG = 'configs/unireplknet/deploy/unireplknet-mini-deploy_1xb64_fashion-mnist.py'
-MIN_TOP1, MAX_GAP = 85.0, 0.1
+MIN_TOP1, MAX_GAP, MAX_GAP_AMP = 85.0, 0.1, 0.5
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
+    parser.add_argument('--amp', action='store_true', help='mixed precision in training and evaluation')
     parser.add_argument('--cfg-options', nargs='+', default=[], help='passed to tools/train.py and tools/test.py')
     args = parser.parse_args(argv)
     os.chdir(ROOT)
@@ -32,6 +35,7 @@ def main(argv=None):
     import test as test_tool
 
     options = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
+    options += ['--amp'] if args.amp else []
     start = time.time()
     subprocess.run([sys.executable, 'tools/train.py', CONFIG, '--work-dir', args.work_dir, *options], check=True)
     train_minutes = (time.time() - start) / 60
@@ -50,8 +54,9 @@ def main(argv=None):
     print(f'  deploy form    top-1 {top1["deploy"]:.2f}%   ({deploy_checkpoint})')
     print(f'  difference     {gap:.2f} points')
     print('=' * 64)
-    if top1['training'] < MIN_TOP1 or gap > MAX_GAP:
-        sys.exit(f'quick start below target: top-1 must be >= {MIN_TOP1} and the forms within {MAX_GAP} points')
+    max_gap = MAX_GAP_AMP if args.amp else MAX_GAP
+    if top1['training'] < MIN_TOP1 or gap > max_gap:
+        sys.exit(f'quick start below target: top-1 must be >= {MIN_TOP1} and the forms within {max_gap} points')
     return top1
 
 

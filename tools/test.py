@@ -1,7 +1,9 @@
 """Evaluate a checkpoint with a config of any OpenMMLab toolbox.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl] [--cfg-options k=v ...]
-                         [--launcher none|pytorch|slurm|mpi] [--unsafe-load] [--tta]
+                         [--launcher none|pytorch|slurm|mpi] [--unsafe-load] [--tta] [--amp]
+
+--amp: mixed-precision inference (mmengine's ``test_cfg.fp16``): fp16 autocast on a GPU, bf16 autocast on a CPU.
 
 --tta: test-time augmentation as the config states it (the papers' multi-scale "MS" columns): the config's
 ``tta_pipeline`` (e.g. the test scale x 0.5 ... 1.75, each plain and flipped) replaces the test pipeline and its
@@ -42,6 +44,8 @@ def parse_args(argv=None):
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation: the config's tta_pipeline (multi-scale + flip) merged by its "
                              'tta_model')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed-precision inference (test_cfg.fp16: fp16 autocast on a GPU, bf16 on a CPU)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -107,6 +111,8 @@ def main(argv=None):
     cfg.launcher = args.launcher
     if args.tta:
         apply_tta(cfg, args.config)
+    if args.amp:
+        cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -30,8 +30,8 @@ def parse_args(argv=None):
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or from the latest one in the work dir if no '
                              'checkpoint is given ("auto")')
-    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (fp32 with a warning '
-                                                            'where no GPU is available)')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (without a GPU: CPU '
+                                                            'autocast in bfloat16)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate linearly with the actual total batch size')
     parser.add_argument('--no-validate', action='store_true', help='do not evaluate during training')

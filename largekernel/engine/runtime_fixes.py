@@ -13,7 +13,9 @@
 2. CPU distributed: ``--launcher pytorch`` initialises NCCL and calls ``torch.cuda.set_device``. Without CUDA we
    initialise a ``gloo`` process group instead, wrap models with ``device_ids=None`` and turn SyncBN into BN
    (SyncBN rejects CPU tensors).
-3. AMP without a GPU: ``AmpOptimWrapper`` asserts a GPU; without one it warns and runs in fp32.
+3. AMP without a GPU: ``AmpOptimWrapper`` asserts a GPU. Without one it becomes ``CPUAutocastOptimWrapper``: the
+   forward pass and loss run under CPU autocast in bfloat16 (CPUs autocast bf16 only; bf16 keeps fp32's exponent
+   range, so no loss scaling: ``loss_scale`` does not apply); ``dtype='float16'`` is refused with that explanation.
 4. mmaction2 1.2.0 (the video configs' toolbox) is published without ``mmaction/models/localizers/drn`` (mmaction2
    issue #2714), so ``import mmaction.models`` fails and mmengine cannot build any mmaction model. Where that package
    is missing we register a stand-in whose ``DRN`` raises an error saying so; every other mmaction model is
@@ -21,6 +23,7 @@
 
 tools/test.py also makes its own Runner load the checkpoint strictly (on that instance, not a patch of mmengine).
 """
+import contextlib
 import warnings
 
 import torch
@@ -66,18 +69,38 @@ def amp_available():
     return torch.cuda.is_available()
 
 
+def _cpu_autocast_wrapper_class():
+    from mmengine.optim import OptimWrapper
+    from mmengine.runner.amp import autocast
+
+    class CPUAutocastOptimWrapper(OptimWrapper):
+        """``OptimWrapper`` whose ``optim_context`` runs the forward pass under CPU autocast (bfloat16)."""
+
+        @contextlib.contextmanager
+        def optim_context(self, model):
+            with super().optim_context(model), autocast(device_type='cpu', dtype=torch.bfloat16):
+                yield
+
+    return CPUAutocastOptimWrapper
+
+
 def _patch_amp_fallback():
-    from mmengine.optim import AmpOptimWrapper, OptimWrapper
+    from mmengine.optim import AmpOptimWrapper
 
     original_new = AmpOptimWrapper.__new__
+    cpu_wrapper = _cpu_autocast_wrapper_class()
 
     def amp_new(cls, *args, **kwargs):
         if amp_available():
             return original_new(cls) if original_new is object.__new__ else original_new(cls, *args, **kwargs)
-        warnings.warn('AMP was requested but no GPU is available: training runs in fp32 with a plain OptimWrapper')
-        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+        dtype = kwargs.pop('dtype', None)
+        if dtype not in (None, 'bfloat16', torch.bfloat16):
+            raise ValueError(f'AmpOptimWrapper(dtype={dtype!r}) needs a GPU; without one, mixed precision is CPU '
+                             "autocast in bfloat16: dtype='bfloat16' (or None)")
+        warnings.warn('AMP without a GPU: training runs under CPU autocast in bfloat16 (no loss scaling)')
+        for key in ('loss_scale', 'use_fsdp'):
             kwargs.pop(key, None)
-        return OptimWrapper(*args, **kwargs)
+        return cpu_wrapper(*args, **kwargs)
 
     AmpOptimWrapper.__new__ = amp_new
 
