@@ -101,8 +101,10 @@ def test_reparameterisation_keeps_the_triton_conv(monkeypatch):
 def test_backbones_log_the_implementation(monkeypatch):
     messages = []
     monkeypatch.setattr(lk_conv, 'print_log', lambda msg, logger=None: messages.append(msg))
+    monkeypatch.setattr(lk_conv, '_LOGGED', set())
     arch = dict(depths=(1, 1, 1, 1), dims=(4, 8, 8, 8), kernel_sizes=((7,), (13,), (5,), (3,)))
     UniRepLKNet(arch=arch, conv_impl='native')
+    UniRepLKNet(arch=arch, conv_impl='native')  # the same line is logged once
     assert messages == ['UniRepLKNet: depthwise convs larger than 5x5: 2 native']  # 7 and 13; not dilated branches
 
 

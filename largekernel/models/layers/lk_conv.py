@@ -74,12 +74,18 @@ def build_depthwise_conv(channels, kernel_size, bias=False, impl='auto', padding
     return nn.Conv2d(channels, channels, (k_h, k_w), padding=padding, groups=channels, bias=bias)
 
 
+_LOGGED = set()
+
+
 def log_conv_impls(module, name=None):
     """Log (mmengine ``print_log``, current logger) how many undilated depthwise convs larger than 5 x 5 in
-    ``module`` run on each implementation, e.g. ``RepLKNet: depthwise convs larger than 5x5: 24 triton``."""
+    ``module`` run on each implementation, e.g. ``RepLKNet: depthwise convs larger than 5x5: 24 triton``; each
+    distinct line once per process (tools that build many models do not repeat it)."""
     counts = Counter(conv_impl(m) for m in module.modules()
                      if isinstance(m, nn.Conv2d) and m.groups == m.in_channels == m.out_channels > 1
                      and max(m.kernel_size) > LARGE and m.dilation == (1, 1))
     summary = ', '.join(f'{n} {impl}' for impl, n in sorted(counts.items())) or 'none as modules'
-    print_log(f'{name or type(module).__name__}: depthwise convs larger than {LARGE}x{LARGE}: {summary}',
-              logger='current')
+    message = f'{name or type(module).__name__}: depthwise convs larger than {LARGE}x{LARGE}: {summary}'
+    if message not in _LOGGED:
+        _LOGGED.add(message)
+        print_log(message, logger='current')
