@@ -318,8 +318,8 @@ def test_runner_smoke_two_iterations_and_a_6_view_test(tmp_path):
 
 def test_k400_recipe_runs_through_the_runner(tmp_path):
     """The full recipe as configured (mixup / cutmix on the clip, layer-decay groups, accumulation 2, bf16 AMP,
-    which runs as CPU bf16 autocast without a GPU) on the K400-layout fixtures, with a tiny UniRepLKNet and 32 px frames;
-    then the 5 x 3-view test (one video per batch, 5 views per forward)."""
+    which runs as CPU bf16 autocast without a GPU) on the K400-layout fixtures, with a tiny UniRepLKNet and 32 px
+    frames; then the 5 x 3-view test (one video per batch, 5 views per forward)."""
     from mmengine.runner import Runner
     cfg = load(osp.join(CFG, f'{K400}.py'))
     cfg.work_dir = str(tmp_path)
