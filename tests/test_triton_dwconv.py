@@ -18,6 +18,7 @@ from torch import nn
 from conftest import ROOT
 from largekernel.models.backbones.unireplknet import UniRepLKNet
 from largekernel.models.layers import lk_conv, triton_dwconv
+from largekernel.models.layers.depthwise import CPUDepthwiseConv2d
 from largekernel.models.layers.lk_conv import build_depthwise_conv, conv_impl
 from largekernel.models.layers.reparam import ConvBN, conv_from_kernel
 from largekernel.models.layers.triton_dwconv import TritonDepthwiseConv2d, depthwise_conv2d
@@ -83,7 +84,7 @@ def test_auto_prefers_an_installed_igemm_extension(monkeypatch):
     assert type(build_depthwise_conv(4, 13, impl='auto')) is FakeIGEMM
     assert type(build_depthwise_conv(4, (13, 5), impl='auto')) is nn.Conv2d  # igemm: squares only
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    assert type(build_depthwise_conv(4, 13, impl='auto')) is nn.Conv2d  # no CUDA: the CPU kernels
+    assert type(build_depthwise_conv(4, 13, impl='auto')) is CPUDepthwiseConv2d  # no CUDA: the CPU path
 
 
 def test_reparameterisation_keeps_the_triton_conv(monkeypatch):

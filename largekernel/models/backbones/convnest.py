@@ -206,7 +206,7 @@ class ConvNeSt(LargeKernelBackbone):
         inner_shortcut (bool): the inner shortcut of the dual shortcut (§2.5; True). Tables 1-3 predate it.
         norms (tuple[str]): Table 3: ``'LN'``/``'BN'`` for the high- and the low-dimensional norm (``('LN', 'LN')``).
         drop_path_rate (float): stochastic depth, rising linearly over all blocks.
-        conv_impl (str): ``'auto'``, ``'native'``, ``'igemm'`` or ``'triton'`` for the depthwise convs
+        conv_impl (str): ``'auto'``, ``'native'``, ``'cpu'``, ``'igemm'`` or ``'triton'`` for the depthwise convs
             (layers.lk_conv).
         with_cp (bool): activation checkpointing per block.
         deploy (bool): the BatchNorms of ``norms`` that follow a conv are folded; otherwise accepted for API

@@ -147,7 +147,7 @@ class RepLKNet(LargeKernelBackbone):
             after it share one rate.
         ffn_ratio (float): ConvFFN hidden width ratio (4 in every published model).
         norm_cfg (dict): the BatchNorm of every layer (``dict(type='SyncBN')`` as in the official code).
-        conv_impl (str): ``'auto'``, ``'native'``, ``'igemm'`` or ``'triton'`` for the K x K depthwise convs
+        conv_impl (str): ``'auto'``, ``'native'``, ``'cpu'``, ``'igemm'`` or ``'triton'`` for the K x K depthwise convs
             (layers.lk_conv).
         with_cp (bool): activation checkpointing of every block and of stem layers 2-4 (official
             ``use_checkpoint``).

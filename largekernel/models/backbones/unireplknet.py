@@ -28,8 +28,9 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import (ConvBN, SEBlock, build_batch_norm, build_depthwise_conv, build_downsample_layers, build_stages,
-                      conv_from_kernel, conv_norm_downsample, conv_stem, dilated_to_dense, fuse_bn, pad_kernel)
+from ..layers import (ConvBN, SEBlock, branch_impl, build_batch_norm, build_depthwise_conv, build_downsample_layers,
+                      build_stages, conv_from_kernel, conv_norm_downsample, conv_stem, dilated_to_dense, fuse_bn,
+                      pad_kernel)
 from ..layers.grn_block import GRNFFNBlock
 from .base import LargeKernelBackbone, check_stage_lengths, reparameterize_children, resolve_arch, trunc_normal_init
 
@@ -113,8 +114,8 @@ class DilatedReparamBlock(nn.Module):
         if not deploy:
             self.origin_bn = build_batch_norm(channels, norm_cfg)
             for name, (k, r) in zip(self.branch_names, self.branches):
-                self.add_module(f'dil_conv_{name}', nn.Conv2d(
-                    channels, channels, k, padding=(r * (k - 1) + 1) // 2, dilation=r, groups=channels, bias=False))
+                self.add_module(f'dil_conv_{name}', build_depthwise_conv(channels, k, dilation=r,
+                                                                          impl=branch_impl(conv_impl)))
                 self.add_module(f'dil_bn_{name}', build_batch_norm(channels, norm_cfg))
 
     def forward(self, x):
@@ -197,7 +198,7 @@ class UniRepLKNet(LargeKernelBackbone):
         drop_path_rate (float): stochastic depth, rising linearly over all blocks.
         layer_scale_init_value (float | None): initial layer scale; None or 0 disables it.
         norm_cfg (dict): the BatchNorm of every block (``dict(type='SyncBN')`` for detection/segmentation).
-        conv_impl (str): ``'auto'``, ``'native'``, ``'igemm'`` or ``'triton'`` for the K x K depthwise convs
+        conv_impl (str): ``'auto'``, ``'native'``, ``'cpu'``, ``'igemm'`` or ``'triton'`` for the K x K depthwise convs
             (layers.lk_conv).
         drb_variant (str): re-parameterisation of the K >= 7 kernels, UniRepLKNet Table 3b: ``'dilated'`` (the
             DRB, default), ``'none'`` (plain K x K conv), ``'same_kernel'`` / ``'same_eq_kernel'`` (variants A/B).

@@ -38,12 +38,21 @@ class GRNFFNBlock(nn.Module):
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def _forward(self, x):
-        y = self.se(self.norm(getattr(self, self.mixer_name)(x)))
-        y = self.grn(self.act(self.pwconv1(y.permute(0, 2, 3, 1))))
-        y = self.pwconv2(y).permute(0, 3, 1, 2)
+        y = self.norm(getattr(self, self.mixer_name)(x))
+        # Eager inference writes into the block's own temporaries instead of allocating new ones (same numbers; on
+        # CPU the first-touch page faults of fresh buffers cost a tenth of a UniRepLKNet-T deploy forward). Tracing
+        # and export see the out-of-place graph.
+        inplace = (not torch.is_grad_enabled() and y is not x and not torch.jit.is_tracing()
+                   and not torch.onnx.is_in_onnx_export())
+        y = self.se(y, inplace=inplace) if isinstance(self.se, SEBlock) else self.se(y)
+        z = self.pwconv1(y.permute(0, 2, 3, 1))
+        h = self.act(z)
+        y = self.pwconv2(self.grn(h, inplace=inplace, workspace=z if inplace and h is not z else None))
+        y = y.permute(0, 3, 1, 2)
         if self.ffn_norm is not None:
             y = self.ffn_norm(y)
-        return x + self.drop_path(scale_channels(y, self.gamma))
+        y = self.drop_path(scale_channels(y, self.gamma))
+        return y.add_(x) if inplace else x + y
 
     def forward(self, x):
         return maybe_checkpoint(self._forward, x, self.with_cp)

@@ -38,11 +38,31 @@ class GRN(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(1, 1, 1, dim))
         self.beta = nn.Parameter(torch.zeros(1, 1, 1, dim)) if use_bias else None
 
-    def forward(self, x):
-        g = torch.linalg.vector_norm(x, ord=2, dim=(1, 2), keepdim=True)
-        n = g / (g.mean(dim=-1, keepdim=True) + self.eps)
-        out = (self.gamma * n + 1) * x
-        return out if self.beta is None else out + self.beta
+    def forward(self, x, inplace=False, workspace=None):
+        """``inplace=True`` writes the result into ``x``; ``workspace`` (a tensor of ``x``'s shape and dtype that
+        may be overwritten) takes the squares instead of a new buffer. Both are for inference on temporaries."""
+        n = spatial_l2_norm(x, workspace)
+        n = (n / (n.mean(dim=-1, keepdim=True) + self.eps)).to(x.dtype)
+        scale = self.gamma * n + 1
+        if inplace:
+            x = x.mul_(scale)
+            return x if self.beta is None else x.add_(self.beta)
+        return scale * x if self.beta is None else torch.addcmul(self.beta, scale, x)
+
+
+def spatial_l2_norm(x, workspace=None):
+    """The L2 norm over dims (1, 2) of an NHWC tensor, shape (N, 1, 1, C); float32 for bfloat16 input. The squares
+    go into ``workspace`` when given (same shape and dtype as ``x``).
+
+    ``x.square().sum().sqrt()`` rather than ``torch.linalg.vector_norm``: on CPU the library norm over two
+    non-innermost dims is 5-15x slower (16% of a UniRepLKNet-T forward) with the same float32 result up to
+    rounding. float16 keeps ``vector_norm``, which accumulates in float32: float16 squares overflow above 256.
+    """
+    if x.dtype == torch.float16:
+        return torch.linalg.vector_norm(x, ord=2, dim=(1, 2), keepdim=True)
+    accumulate = torch.float32 if x.dtype == torch.bfloat16 else None
+    squares = x.square() if workspace is None else torch.square(x, out=workspace)
+    return squares.sum(dim=(1, 2), keepdim=True, dtype=accumulate).sqrt()
 
 
 _BATCH_NORMS = {'BN': nn.BatchNorm2d, 'SyncBN': nn.SyncBatchNorm}

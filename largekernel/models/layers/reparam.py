@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn.utils import skip_init
 
 from .lk_conv import is_igemm
+from .depthwise import CPUDepthwiseConv2d
 from .triton_dwconv import TritonDepthwiseConv2d
 from .norm import build_batch_norm
 
@@ -75,12 +76,12 @@ def fold_linear_bn(linear, bn, scale=None, input_bias=None):
 def conv_from_kernel(weight, bias=None, *, like):
     """A new convolution of ``like``'s kind and geometry (stride, padding, dilation, groups) holding the merged
     ``weight`` and ``bias`` (None: no bias), on ``weight``'s device and dtype: the last step of every
-    ``reparameterize()``. An iGEMM or Triton depthwise ``like`` gives the same kind again (``layers.lk_conv``)."""
+    ``reparameterize()``. An iGEMM, Triton or CPU depthwise ``like`` gives the same kind again (``layers.lk_conv``)."""
     kernel_size = tuple(weight.shape[2:])
     if is_igemm(like):
         conv = type(like)(like.in_channels, kernel_size[0], bias=bias is not None).to(weight)
     else:
-        kind = TritonDepthwiseConv2d if isinstance(like, TritonDepthwiseConv2d) else nn.Conv2d
+        kind = type(like) if isinstance(like, (TritonDepthwiseConv2d, CPUDepthwiseConv2d)) else nn.Conv2d
         conv = skip_init(kind, like.in_channels, like.out_channels, kernel_size, stride=like.stride,
                          padding=like.padding, dilation=like.dilation, groups=like.groups, bias=bias is not None,
                          padding_mode=like.padding_mode, device=weight.device, dtype=weight.dtype)

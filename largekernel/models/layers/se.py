@@ -14,7 +14,8 @@ class SEBlock(nn.Module):
         self.down = nn.Conv2d(channels, hidden, 1)
         self.up = nn.Conv2d(hidden, channels, 1)
 
-    def forward(self, x):
+    def forward(self, x, inplace=False):
+        """``inplace=True`` gates ``x`` in place (for inference on a temporary ``x``)."""
         s = F.adaptive_avg_pool2d(x, 1)
-        s = self.up(F.relu(self.down(s), inplace=True))
-        return x * s.sigmoid()
+        s = self.up(F.relu(self.down(s), inplace=True)).sigmoid()
+        return x.mul_(s) if inplace else x * s

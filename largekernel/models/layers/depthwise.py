@@ -1,0 +1,132 @@
+"""A depthwise convolution whose CPU backward runs as two depthwise forward convolutions.
+
+oneDNN's depthwise backward on CPU is 5-15x slower than its forward for kernels of 5 x 5 and up or dilated ones
+(a UniRepLKNet-T training step spent a third of its time there; ``tools/analysis_tools/benchmark_dwconv.py
+--device cpu`` measures it). For a stride-1 'same' depthwise conv both gradients are themselves depthwise
+convolutions, which run at forward speed:
+
+- input gradient: the output gradient convolved with the kernel flipped in both axes (same padding and dilation);
+- weight gradient: each (sample, channel) input plane convolved with its own output-gradient plane as the kernel
+  (a depthwise conv over ``N * C`` groups, stride = the dilation), summed over the samples.
+
+Both run at forward speed; on CPU that is 1.5-20x faster than oneDNN's backward for kernels of 5 x 5 and up and for
+dilated 3 x 3 kernels on maps up to 28 x 28, and slower for undilated 3 x 3 ones, which ``impl='auto'`` therefore
+leaves to ``nn.Conv2d`` (``layers.lk_conv``).
+
+``CPUDepthwiseConv2d`` is an ``nn.Conv2d`` (same parameters, so checkpoints do not change) that takes this path for
+CPU tensors that need gradients. Its forward also avoids one slow oneDNN case (13-wide kernels on channels-last
+input, see ``_PAD_WIDTH``). Outputs and gradients equal ``nn.Conv2d``'s up to float rounding (the sums run in
+another order). CUDA tensors, tracing, scripting and ONNX export run ``nn.Conv2d``'s own forward and backward (so
+FLOP counters and exporters see a plain convolution).
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def check_same_depthwise(cls_name, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                         padding_mode, allow_dilation):
+    """The ``(kernel_size, padding, dilation)`` pairs of a stride-1, zero-padded 'same' depthwise conv with odd
+    kernel sides; a ValueError naming every other value (and what would be valid) otherwise."""
+    k_h, k_w = _pair(kernel_size)
+    dilation = _pair(dilation)
+    same = (dilation[0] * (k_h // 2), dilation[1] * (k_w // 2))
+    padding = same if padding == 'same' else _pair(padding)
+    bad = {name: value for name, value, good in (
+        ('kernel_size', (k_h, k_w), k_h % 2 == 1 and k_w % 2 == 1),
+        ('out_channels', out_channels, out_channels == in_channels),
+        ('groups', groups, groups == in_channels),
+        ('stride', stride, _pair(stride) == (1, 1)),
+        ('dilation', dilation, allow_dilation or dilation == (1, 1)),
+        ('padding', padding, padding == same),
+        ('padding_mode', padding_mode, padding_mode == 'zeros'),
+    ) if not good}
+    if bad:
+        dilations = 'any dilation' if allow_dilation else 'dilation 1'
+        raise ValueError(f'{cls_name} supports odd kernel sides, out_channels == groups == in_channels, stride 1, '
+                         f'{dilations} and zero "same" padding (dilation * (k // 2) per side, here {same}); got '
+                         f"{bad}. Use nn.Conv2d (impl='native') for other convolutions")
+    return (k_h, k_w), same, dilation
+
+
+_MAX_STRIDE = 3
+# oneDNN (torch 2.13) runs channels-last depthwise kernels 13 wide 2-3x slower than 15-wide ones, and NCHW kernels
+# wider than 13 on a slow reference path: channels-last inputs take a 13-wide kernel zero-padded to 15 (exact: the
+# extra taps are zeros). Measured by ``tools/analysis_tools/benchmark_dwconv.py --device cpu --layouts``.
+_PAD_WIDTH = {13: 15}
+
+
+def _conv(x, weight, bias, padding, dilation):
+    """``F.conv2d`` of a 'same' depthwise conv on oneDNN's fast path for ``x``'s memory format."""
+    width = _PAD_WIDTH.get(weight.shape[-1])
+    if width and dilation[1] == 1 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        extra = (width - weight.shape[-1]) // 2
+        weight = F.pad(weight, [extra, extra])
+        padding = (padding[0], padding[1] + extra)
+    return F.conv2d(x, weight, bias, 1, padding, dilation, x.shape[1])
+
+
+class _CPUDepthwiseConv2dFunction(torch.autograd.Function):
+    """``F.conv2d`` forward; both gradients as depthwise forward convolutions (see the module docstring)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, padding, dilation):
+        ctx.save_for_backward(x, weight)
+        ctx.geometry = padding, dilation
+        ctx.has_bias = bias is not None
+        return _conv(x, weight, bias, padding, dilation)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        padding, dilation = ctx.geometry
+        n, c, h, w = x.shape
+        acc = torch.promote_types(weight.dtype, torch.float32)  # sums over samples in at least float32
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _conv(grad_out, weight.flip((2, 3)), None, padding, dilation)
+        if ctx.needs_input_grad[1]:
+            # stride = dilation picks the dilated taps; oneDNN is slow for strides above 3, so those take every
+            # offset at stride 1 and keep each dilation-th
+            stride = tuple(d if d <= _MAX_STRIDE else 1 for d in dilation)
+            planes = F.conv2d(x.reshape(1, n * c, h, w), grad_out.reshape(n * c, 1, h, w), None, stride, padding,
+                              1, n * c)
+            step = tuple(d // s for d, s in zip(dilation, stride))
+            if step != (1, 1):
+                planes = planes[..., ::step[0], ::step[1]]
+            grad_w = planes.view(n, c, 1, *weight.shape[2:]).sum(0, dtype=acc).to(weight.dtype)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_b = grad_out.sum((0, 2, 3), dtype=acc).to(weight.dtype)
+        return grad_x, grad_w, grad_b, None, None
+
+
+class CPUDepthwiseConv2d(nn.Conv2d):
+    """``nn.Conv2d(C, C, k, padding=dilation * (k // 2), dilation=dilation, groups=C)`` with the fast CPU paths of
+    the module docstring; any other geometry is refused (odd kernel sides, stride 1, zero 'same' padding)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding='same', dilation=1, groups=1,
+                 bias=True, padding_mode='zeros', device=None, dtype=None):
+        kernel_size, padding, dilation = check_same_depthwise(
+            type(self).__name__, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+            padding_mode, allow_dilation=True)
+        super().__init__(in_channels, out_channels, kernel_size, stride=1, padding=padding, dilation=dilation,
+                         groups=groups, bias=bias, padding_mode='zeros', device=device, dtype=dtype)
+
+    def forward(self, x):
+        if (x.device.type != 'cpu' or x.dim() != 4 or torch.jit.is_tracing() or torch.jit.is_scripting()
+                or torch.onnx.is_in_onnx_export()):
+            return super().forward(x)
+        weight, bias = self.weight, self.bias
+        if not (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)):
+            return _conv(x, weight, bias, self.padding, self.dilation)
+        if torch.is_autocast_enabled('cpu'):  # the backward convs then see one dtype, as nn.Conv2d's would
+            dtype = torch.get_autocast_dtype('cpu')
+            x, weight = x.to(dtype), weight.to(dtype)
+            bias = None if bias is None else bias.to(dtype)
+        return _CPUDepthwiseConv2dFunction.apply(x, weight, bias, self.padding, self.dilation)
