@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import (ConvBN, DropPath, build_batch_norm, build_depthwise_conv, build_downsample_layers,
+from ..layers import (ConvBN, DropPath, branch_impl, build_batch_norm, build_depthwise_conv, build_downsample_layers,
                       conv_from_kernel, drop_path_rates, maybe_checkpoint, pad_kernel)
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch
 
@@ -67,7 +67,8 @@ class ReparamLargeKernelConv(nn.Module):
         self.lkb_origin = ConvBN(channels, channels, kernel_size, norm_cfg=norm_cfg,
                                  conv=build_depthwise_conv(channels, kernel_size, bias=False, impl=conv_impl))
         if small_kernel is not None:
-            self.small_conv = ConvBN(channels, channels, small_kernel, groups=channels, norm_cfg=norm_cfg)
+            self.small_conv = ConvBN(channels, channels, small_kernel, norm_cfg=norm_cfg, conv=build_depthwise_conv(
+                channels, small_kernel, impl=branch_impl(conv_impl)))
 
     def forward(self, x):
         if self.deploy:

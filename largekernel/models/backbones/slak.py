@@ -19,15 +19,16 @@ backbone itself is dense.
 
 Paper vs code: both describe the same network. Official key names are kept (``large_kernel.LoRA1/LoRA2/small_conv``,
 ``stages``, ``downsample_layers``), so tools/model_converters/slak_to_largekernel.py only renames the head and
-the final norm. The official code runs every depthwise conv through the iGEMM CUDA extension; we use
-``nn.Conv2d`` (same weight layout).
+the final norm. The official code runs every depthwise conv through the iGEMM CUDA extension; ours go through
+``layers.lk_conv`` (``conv_impl``; same weight layout).
 """
 import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import (ConvBN, DropPath, build_downsample_layers, build_stages, conv_from_kernel, layer_scale,
-                      maybe_checkpoint, norm_conv_downsample, pad_kernel, patchify_stem, scale_channels)
+from ..layers import (ConvBN, DropPath, branch_impl, build_depthwise_conv, build_downsample_layers, build_stages,
+                      conv_from_kernel, layer_scale, maybe_checkpoint, norm_conv_downsample, pad_kernel, patchify_stem,
+                      scale_channels)
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 from .replknet import ReparamLargeKernelConv
 
@@ -57,23 +58,21 @@ class SLaKConv(nn.Module):
     (``N x K``, no bias).
     """
 
-    def __init__(self, channels, kernel_size, small_kernel, *, deploy=False, norm_cfg=None):
+    def __init__(self, channels, kernel_size, small_kernel, *, deploy=False, norm_cfg=None, conv_impl='auto'):
         super().__init__()
         self.deploy = deploy
         self.kernel_size, self.small_kernel = kernel_size, small_kernel
         tall, wide = (kernel_size, small_kernel), (small_kernel, kernel_size)
         if deploy:
-            self.LoRA1 = self._strip(channels, tall, bias=True)
-            self.LoRA2 = self._strip(channels, wide, bias=False)
+            self.LoRA1 = build_depthwise_conv(channels, tall, bias=True, impl=conv_impl)
+            self.LoRA2 = build_depthwise_conv(channels, wide, bias=False, impl=conv_impl)
             self.small_conv = None
         else:
-            self.LoRA1 = ConvBN(channels, channels, tall, groups=channels, norm_cfg=norm_cfg)
-            self.LoRA2 = ConvBN(channels, channels, wide, groups=channels, norm_cfg=norm_cfg)
-            self.small_conv = ConvBN(channels, channels, small_kernel, groups=channels, norm_cfg=norm_cfg)
-
-    @staticmethod
-    def _strip(channels, size, bias):
-        return nn.Conv2d(channels, channels, size, padding=(size[0] // 2, size[1] // 2), groups=channels, bias=bias)
+            def unit(size, impl):
+                return ConvBN(channels, channels, size, norm_cfg=norm_cfg,
+                              conv=build_depthwise_conv(channels, size, impl=impl))
+            self.LoRA1, self.LoRA2 = unit(tall, conv_impl), unit(wide, conv_impl)
+            self.small_conv = unit(small_kernel, branch_impl(conv_impl))
 
     def forward(self, x):
         out = self.LoRA1(x) + self.LoRA2(x)
@@ -99,12 +98,13 @@ class SLaKBlock(nn.Module):
     ``x + DropPath(gamma * Linear(GELU(Linear(LN(SLaKConv(x))))))``, LN and Linears channels-last."""
 
     def __init__(self, dim, kernel_size, small_kernel, *, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False,
-                 with_cp=False, norm_cfg=None, decompose=True):
+                 with_cp=False, norm_cfg=None, decompose=True, conv_impl='auto'):
         super().__init__()
         self.with_cp = with_cp
         # decompose=False: the official Decom=False ablation, a K x K + N x N pair (RepLKNet's module, same keys)
         kernel_module = SLaKConv if decompose else ReparamLargeKernelConv
-        self.large_kernel = kernel_module(dim, kernel_size, small_kernel, deploy=deploy, norm_cfg=norm_cfg)
+        self.large_kernel = kernel_module(dim, kernel_size, small_kernel, deploy=deploy, norm_cfg=norm_cfg,
+                                          conv_impl=conv_impl)
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         self.pwconv1 = nn.Linear(dim, 4 * dim)
         self.act = nn.GELU()
@@ -142,6 +142,9 @@ class SLaK(LargeKernelBackbone):
             ``N x N`` kernel. False (official ``Decom=False``, the SLaK paper's ablation of kernel decomposition):
             one dense ``K x K`` depthwise kernel plus the ``N x N`` one
             (``large_kernel.lkb_origin`` / ``small_conv``; deploy form one biased ``K x K`` conv ``lkb_reparam``).
+        conv_impl (str): ``'auto'``, ``'native'``, ``'cpu'`` or ``'triton'`` for the strips (``'igemm'``: the
+            square kernels of ``decompose=False``) (layers.lk_conv); the small kernels use ``'auto'`` unless this
+            is ``'native'`` or ``'cpu'``.
         with_cp (bool): activation checkpointing per block.
         deploy (bool): build the re-parameterised inference form (two strip convs per block) directly.
         Others: see ``LargeKernelBackbone``. ``out_norms=True`` with ``gap_before_final_norm=True`` reproduces the
@@ -154,8 +157,8 @@ class SLaK(LargeKernelBackbone):
     }
 
     def __init__(self, arch='T', *, kernel_sizes=(51, 49, 47, 13), small_kernel=5, in_channels=3,
-                 drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, decompose=True, with_cp=False,
-                 deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0,
+                 drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, decompose=True, conv_impl='auto',
+                 with_cp=False, deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0,
                  norm_eval=False, channels_last=False, init_cfg=None):
         arch = resolve_arch('SLaK', arch, self.arch_zoo, ('depths', 'dims'), ('width_factor',))
         depths, width_factor = tuple(arch['depths']), arch.get('width_factor', 1.3)
@@ -174,6 +177,6 @@ class SLaK(LargeKernelBackbone):
                                                          norm_conv_downsample)
         self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: SLaKBlock(
             dims[i], self.kernel_sizes[i], small_kernel, drop_path=rate, layer_scale_init_value=layer_scale_init_value,
-            deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg, decompose=decompose))
+            deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg, decompose=decompose, conv_impl=conv_impl))
         trunc_normal_init(self)
         self._finish_init()

@@ -41,8 +41,8 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
-from ..layers import (DropPath, LayerNorm2d, build_downsample_layers, build_stages, conv_stem, layer_scale,
-                      maybe_checkpoint, norm_conv_downsample, scale_channels)
+from ..layers import (DropPath, LayerNorm2d, build_depthwise_conv, build_downsample_layers, build_stages, conv_stem,
+                      layer_scale, maybe_checkpoint, norm_conv_downsample, scale_channels)
 from ..layers.dcnv3 import DCN_IMPLS, DCNv3
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
@@ -54,7 +54,7 @@ def _pw(in_channels, out_channels):
 
 
 def _dw(channels, kernel_size):
-    return nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels)
+    return build_depthwise_conv(channels, kernel_size, bias=True)  # 'auto': the fast CPU backward without CUDA
 
 
 class RFALayer(nn.Module):
