@@ -188,19 +188,22 @@ def benchmark():
     return module
 
 
-def test_benchmark_runs_native_on_cpu(benchmark, tmp_path, capsys):
+def test_benchmark_runs_native_and_cpu_on_cpu(benchmark, tmp_path, capsys):
     out = tmp_path / 'table.md'
     table = benchmark.main(['--device', 'cpu', '--preset', 'smoke', '--iters', '2', '--warmup', '1',
-                            '--mode', 'train', '--out', str(out)])
-    assert 'CPU: only the native convolution runs (the Triton kernels need CUDA).' in capsys.readouterr().err
+                            '--mode', 'train', '--channels-last', '--out', str(out)])
+    assert 'CPU: native and cpu (layers.depthwise) run' in capsys.readouterr().err
+    assert 'fp32, channels-last' in table
     rows = [line.split(' | ') for line in table.splitlines() if line.startswith('| 2 |')]
-    assert [(r[3], r[5]) for r in rows] == [('3', 'train'), ('7', 'train'), ('7x3', 'train')]
-    assert all(float(r[7].rstrip(' |')) > 0 for r in rows)
+    assert [(r[3], r[5]) for r in rows] == [('3', 'train'), ('7', 'train'), ('7x3', 'train'), ('3d2', 'train')]
+    native, cpu, ratio = ([float(r[i].rstrip(' |x')) for r in rows] for i in (7, 8, 9))
+    assert min(native + cpu) > 0
+    assert ratio == pytest.approx([n / c for n, c in zip(native, cpu)], abs=0.01)
     assert out.read_text() == table + '\n'
 
 
 def test_benchmark_refuses_triton_on_cpu(benchmark):
-    with pytest.raises(SystemExit, match=r"\['triton'\] need CUDA; on CPU only native runs"):
+    with pytest.raises(SystemExit, match=r"\['triton'\] need CUDA; on CPU native and cpu run"):
         benchmark.main(['--device', 'cpu', '--impls', 'native', 'triton'])
 
 
@@ -209,7 +212,7 @@ def test_benchmark_cuda_columns(benchmark):
     args = benchmark.parse_args(['--device', 'cpu', '--preset', 'smoke'])
     args.device = 'cuda'
     table = benchmark.Table(['native', 'triton'], args, [], 1e12, 'GPU')
-    config = (64, 384, 32, (31, 31), 24)
+    config = (64, 384, 32, (31, 31), 1, 24)
     row = table.row(config, 'forward', ({'native': 40.0, 'triton': 10.0}, {'native': 2 ** 30, 'triton': 2 ** 29}, 5))
     traffic = 24 * (2 * 64 * 384 * 32 * 32 * 4 + 384 * 31 * 31 * 4)
     assert row == (f'| 64 | 384 | 32 | 31 | 24 | forward | 5 | 40.00 | 10.00 | 4.00x | 1024 | 512 | '
@@ -221,9 +224,9 @@ def test_benchmark_cuda_columns(benchmark):
 def test_table1_preset_is_the_papers_grid(benchmark):
     args = benchmark.parse_args(['--device', 'cpu'])
     rows = benchmark.configs(args)
-    assert {(n, c, layers) for n, c, _, _, layers in rows} == {(64, 384, 24)}
-    assert sorted({r for _, _, r, _, _ in rows}) == [16, 32, 64]
-    assert [k for _, _, r, (k, _), _ in rows if r == 16] == [3, 5, 7, 9, 13, 17, 21, 27, 29, 31]
+    assert {(n, c, d, layers) for n, c, _, _, d, layers in rows} == {(64, 384, 1, 24)}
+    assert sorted({r for _, _, r, _, _, _ in rows}) == [16, 32, 64]
+    assert [k for _, _, r, (k, _), _, _ in rows if r == 16] == [3, 5, 7, 9, 13, 17, 21, 27, 29, 31]
 
 
 def test_gpu_report_fails_clearly_without_a_gpu(tmp_path):

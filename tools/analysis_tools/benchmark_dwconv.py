@@ -1,13 +1,15 @@
-"""Latency of stacks of depthwise convolutions, native PyTorch vs the Triton kernels (RepLKNet Table 1 protocol).
+"""Latency of stacks of depthwise convolutions, native PyTorch vs ours (RepLKNet Table 1 protocol).
 
-    python tools/analysis_tools/benchmark_dwconv.py [--preset table1|widths|smoke] [--mode forward train]
-        [--impls native triton igemm] [--amp fp16|bf16] [--iters 10] [--warmup 3] [--time-limit SECONDS]
-        [--out FILE.md]
+    python tools/analysis_tools/benchmark_dwconv.py [--preset table1|widths|unireplknet-t|smoke]
+        [--mode forward train] [--impls native cpu triton igemm] [--amp fp16|bf16] [--channels-last]
+        [--iters 10] [--warmup 3] [--time-limit SECONDS] [--out FILE.md]
 
 RepLKNet's Table 1 (repeated in UniRepLKNet §3.1.1) times a stack of 24 depthwise layers on a ``(64, 384, R, R)``
 input for R in {16, 32, 64} and K in {3, 5, 7, 9, 13, 17, 21, 27, 29, 31} (preset ``table1``); ``widths`` uses the
-stage widths, resolutions (224 input, batch 64) and kernels of RepLKNet-31B and SLaK-T's first-stage strips; ``smoke``
-is a tiny CPU check of the script.
+stage widths, resolutions (224 input, batch 64) and kernels of RepLKNet-31B and SLaK-T's first-stage strips;
+``unireplknet-t`` the depthwise convs of a UniRepLKNet-T training step at batch 8 (the 13 x 13 kernels of stages 2-4
+and the Dilated Reparam Block branches of stage 3, ``3d4`` = 3 x 3 with dilation 4), for CPU; ``smoke`` is a tiny
+CPU check of the script.
 ``--batch``, ``--channels``, ``--resolutions``, ``--kernels`` and ``--layers`` override a preset's values.
 
 Modes: ``forward`` (inference, ``torch.no_grad()``, as in Table 1) and ``train`` (forward + backward of every
@@ -16,8 +18,9 @@ after ``warmup`` untimed iterations, the timed iterations are interleaved (one o
 and the median is reported, so load changes affect all alike. On CUDA: CUDA events with synchronisation, peak
 memory (``max_memory_allocated``), the minimum bytes the stack must move (each layer reads its input and writes
 its output; training also reads ``dy`` and ``x`` and writes ``dx``) and the achieved bandwidth against the
-theoretical DRAM bandwidth of the device (2 x memory clock x bus width). The Triton kernels need CUDA: on CPU
-only ``native`` runs (and the script says so). Writes a markdown table (stdout, and ``--out``).
+theoretical DRAM bandwidth of the device (2 x memory clock x bus width). ``--channels-last`` feeds channels-last
+input (the layout inside the backbones, whose LayerNorms leave it). The Triton kernels need CUDA: on CPU ``native``
+and ``cpu`` (``layers.depthwise``) run. Writes a markdown table (stdout, and ``--out``).
 """
 import argparse
 import contextlib
@@ -39,7 +42,10 @@ WIDTHS = ((128, 56, 31), (256, 28, 29), (512, 14, 27), (1024, 7, 13), (124, 56, 
 PRESETS = {
     'table1': dict(batch=64, layers=24, configs=[(384, r, k) for r in (16, 32, 64) for k in TABLE1_KERNELS]),
     'widths': dict(batch=64, layers=24, configs=list(WIDTHS)),
-    'smoke': dict(batch=2, layers=2, configs=[(8, 8, 3), (8, 8, 7), (8, 8, (7, 3))]),
+    'unireplknet-t': dict(batch=8, layers=4, configs=[
+        (160, 28, 13), (320, 14, 13), (640, 7, 13), (320, 14, 5), (320, 14, 7, 2), (320, 14, 3, 3), (320, 14, 3, 4),
+        (320, 14, 3, 5), (80, 56, 3)]),
+    'smoke': dict(batch=2, layers=2, configs=[(8, 8, 3), (8, 8, 7), (8, 8, (7, 3)), (8, 8, 3, 2)]),
 }
 AMP = {'fp16': torch.float16, 'bf16': torch.bfloat16}
 
@@ -53,8 +59,9 @@ def parse_args(argv=None):
     parser.add_argument('--kernels', type=int, nargs='+', help="override the preset's (square) kernel sizes")
     parser.add_argument('--layers', type=int, help='depthwise layers in the stack (24 in Table 1)')
     parser.add_argument('--mode', nargs='+', choices=('forward', 'train'), default=['forward', 'train'])
-    parser.add_argument('--impls', nargs='+', choices=('native', 'triton', 'igemm'),
-                        help='default: native, plus triton (CUDA) and igemm (if installed)')
+    parser.add_argument('--impls', nargs='+', choices=('native', 'cpu', 'triton', 'igemm'),
+                        help='default: native, plus triton (CUDA) and igemm (if installed); on CPU native and cpu')
+    parser.add_argument('--channels-last', action='store_true', help='channels-last input')
     parser.add_argument('--amp', choices=sorted(AMP), help='run under torch.autocast with this dtype')
     parser.add_argument('--device', choices=('cuda', 'cpu'), default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--iters', type=int, default=10, help='timed iterations per implementation (at most)')
@@ -74,16 +81,16 @@ def parse_args(argv=None):
 
 
 def configs(args):
-    """``(batch, channels, resolution, (k_h, k_w), layers)`` of every benchmarked stack."""
+    """``(batch, channels, resolution, (k_h, k_w), dilation, layers)`` of every benchmarked stack."""
     preset = PRESETS[args.preset]
-    rows = preset['configs']
+    rows = [row + (1,) * (4 - len(row)) for row in preset['configs']]  # (channels, resolution, kernel, dilation)
     if args.channels or args.resolutions or args.kernels:
-        channels = args.channels or sorted({c for c, _, _ in rows})[0]
-        resolutions = args.resolutions or sorted({r for _, r, _ in rows})
-        kernels = args.kernels or [k for k in dict.fromkeys(k for _, _, k in rows)]
-        rows = [(channels, r, k) for r in resolutions for k in kernels]
+        channels = args.channels or sorted({row[0] for row in rows})[0]
+        resolutions = args.resolutions or sorted({row[1] for row in rows})
+        kernels = args.kernels or [k for k in dict.fromkeys(row[2] for row in rows)]
+        rows = [(channels, r, k, 1) for r in resolutions for k in kernels]
     batch, layers = args.batch or preset['batch'], args.layers or preset['layers']
-    return [(batch, c, r, (k, k) if isinstance(k, int) else tuple(k), layers) for c, r, k in rows]
+    return [(batch, c, r, (k, k) if isinstance(k, int) else tuple(k), d, layers) for c, r, k, d in rows]
 
 
 def available_impls(args):
@@ -91,13 +98,14 @@ def available_impls(args):
     notes = []
     if args.impls:
         impls = list(args.impls)
-        if args.device == 'cpu' and set(impls) - {'native'}:
-            sys.exit(f'benchmark_dwconv.py: {sorted(set(impls) - {"native"})} need CUDA; on CPU only native runs')
+        if args.device == 'cpu' and set(impls) - {'native', 'cpu'}:
+            sys.exit(f'benchmark_dwconv.py: {sorted(set(impls) - {"native", "cpu"})} need CUDA; on CPU native and '
+                     'cpu run')
         return impls, notes
     impls = ['native']
     if args.device == 'cpu':
-        notes.append('CPU: only the native convolution runs (the Triton kernels need CUDA).')
-        return impls, notes
+        notes.append('CPU: native and cpu (layers.depthwise) run; the Triton and iGEMM kernels need CUDA.')
+        return impls + ['cpu'], notes
     if triton_available():
         impls.append('triton')
     else:
@@ -110,13 +118,14 @@ def available_impls(args):
     return impls, notes
 
 
-def build_stack(impl, channels, kernel, layers, device, seed=0):
+def build_stack(impl, channels, kernel, layers, device, seed=0, dilation=1):
     """``layers`` bias-free depthwise convs of ``impl``; the same weights for every impl (seeded). None for the
-    kernels iGEMM does not cover (squares larger than 5 only)."""
-    if impl == 'igemm' and (kernel[0] != kernel[1] or kernel[0] <= 5):
+    kernels iGEMM and Triton do not cover (iGEMM: undilated squares larger than 5; Triton: undilated)."""
+    if impl == 'igemm' and (kernel[0] != kernel[1] or kernel[0] <= 5) or impl in ('igemm', 'triton') and dilation > 1:
         return None
     generator = torch.Generator().manual_seed(seed)
-    stack = nn.Sequential(*(build_depthwise_conv(channels, kernel, impl=impl) for _ in range(layers)))
+    stack = nn.Sequential(*(build_depthwise_conv(channels, kernel, impl=impl, dilation=dilation)
+                            for _ in range(layers)))
     with torch.no_grad():
         for conv in stack:  # unit gain: activations neither vanish nor blow up through the stack
             conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) / (kernel[0] * kernel[1]) ** 0.5)
@@ -178,9 +187,12 @@ def peak_bandwidth():
 
 def bench_config(impls, config, mode, args, timer):
     """``({impl: median ms}, {impl: peak bytes}, timed iterations)`` of one stack configuration."""
-    batch, channels, resolution, kernel, layers = config
-    x = torch.randn(batch, channels, resolution, resolution, device=args.device, requires_grad=mode == 'train')
-    stacks = {impl: build_stack(impl, channels, kernel, layers, args.device) for impl in impls}
+    batch, channels, resolution, kernel, dilation, layers = config
+    x = torch.randn(batch, channels, resolution, resolution, device=args.device)
+    if args.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(mode == 'train')
+    stacks = {impl: build_stack(impl, channels, kernel, layers, args.device, dilation=dilation) for impl in impls}
     steps = {impl: make_step(stack, x, mode, args.amp) for impl, stack in stacks.items() if stack is not None}
     cuda = args.device == 'cuda'
     times, peaks, iters = {impl: [] for impl in steps}, dict.fromkeys(steps, 0), args.iters
@@ -212,7 +224,7 @@ class Table:
             head += [f'{i} peak (MiB)' for i in impls] + ['min traffic (MB)']
             head += ['bandwidth bound (ms)'] * (bandwidth is not None) + [f'{i} GB/s' for i in impls]
         self.width = len(head)
-        precision = f'autocast {args.amp}' if args.amp else 'fp32'
+        precision = (f'autocast {args.amp}' if args.amp else 'fp32') + (', channels-last' if args.channels_last else '')
         title = [f'Depthwise conv stacks on {device_name} ({precision}, torch {torch.__version__}; median of '
                  f'interleaved iterations; preset {args.preset})']
         if bandwidth is not None:
@@ -221,8 +233,9 @@ class Table:
 
     def row(self, config, mode, result):
         """A row; ``result`` is ``bench_config``'s, or None for a configuration left out (time limit)."""
-        batch, channels, resolution, kernel, layers = config
-        k = f'{kernel[0]}' if kernel[0] == kernel[1] else f'{kernel[0]}x{kernel[1]}'
+        batch, channels, resolution, kernel, dilation, layers = config
+        k = (f'{kernel[0]}' if kernel[0] == kernel[1] else f'{kernel[0]}x{kernel[1]}') + (f'd{dilation}' if dilation > 1
+                                                                                          else '')
         cells = [str(batch), str(channels), str(resolution), k, str(layers), mode]
         if result is None:
             return '| ' + ' | '.join(cells + ['not run (time limit)'] + [''] * (self.width - 7)) + ' |'

@@ -57,7 +57,7 @@ def check_same_depthwise(cls_name, in_channels, out_channels, kernel_size, strid
 _MAX_STRIDE = 3
 # oneDNN (torch 2.13) runs channels-last depthwise kernels 13 wide 2-3x slower than 15-wide ones, and NCHW kernels
 # wider than 13 on a slow reference path: channels-last inputs take a 13-wide kernel zero-padded to 15 (exact: the
-# extra taps are zeros). Measured by ``tools/analysis_tools/benchmark_dwconv.py --device cpu --layouts``.
+# extra taps are zeros). Measured by ``tools/analysis_tools/benchmark_dwconv.py --device cpu --channels-last``.
 _PAD_WIDTH = {13: 15}
 
 

@@ -44,10 +44,9 @@ class GRN(nn.Module):
         n = spatial_l2_norm(x, workspace)
         n = (n / (n.mean(dim=-1, keepdim=True) + self.eps)).to(x.dtype)
         scale = self.gamma * n + 1
-        if inplace:
-            x = x.mul_(scale)
-            return x if self.beta is None else x.add_(self.beta)
-        return scale * x if self.beta is None else torch.addcmul(self.beta, scale, x)
+        if self.beta is None:
+            return x.mul_(scale) if inplace else scale * x
+        return torch.addcmul(self.beta, scale, x, out=x) if inplace else torch.addcmul(self.beta, scale, x)
 
 
 def spatial_l2_norm(x, workspace=None):

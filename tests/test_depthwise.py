@@ -1,0 +1,192 @@
+"""The CPU depthwise conv (layers.depthwise), its choice by ``impl='auto'``, and the in-place inference of the GRN
+FFN block: same numbers as the plain modules, on the families that use them."""
+import pytest
+import torch
+from torch import nn
+
+from largekernel.models import SLaK, UniRepLKNet
+from largekernel.models.backbones.base import randomize_bn_stats
+from largekernel.models.backbones.unireplknet import DilatedReparamBlock, UniRepLKNetBlock
+from largekernel.models.layers import lk_conv
+from largekernel.models.layers.depthwise import CPUDepthwiseConv2d
+from largekernel.models.layers.lk_conv import build_depthwise_conv, conv_impl
+from largekernel.models.layers.norm import GRN, spatial_l2_norm
+
+
+def pair(kernel, dilation=1):
+    """An ``nn.Conv2d`` and a ``CPUDepthwiseConv2d`` with the same random float64 parameters."""
+    k = (kernel, kernel) if isinstance(kernel, int) else kernel
+    args = dict(padding=(dilation * (k[0] // 2), dilation * (k[1] // 2)), dilation=dilation, groups=6)
+    native = nn.Conv2d(6, 6, k, **args, bias=True).double()
+    ours = CPUDepthwiseConv2d(6, 6, k, **args, bias=True).double()
+    ours.load_state_dict(native.state_dict())
+    return native, ours
+
+
+def grads(conv, x, grad_out):
+    x = x.clone().requires_grad_()
+    conv.zero_grad()
+    out = conv(x)
+    out.backward(grad_out)
+    return out, x.grad, conv.weight.grad.clone(), conv.bias.grad.clone()
+
+
+# kernel, dilation, input size: squares, strips (SLaK's, UniRepLKNet-T's 13 x 3), the 13-wide kernels oneDNN runs
+# 15 wide on channels-last input, DRB branches (dilated), and maps smaller than the kernel
+CASES = [(13, 1, (9, 11)), ((13, 3), 1, (10, 7)), ((3, 13), 1, (7, 10)), ((5, 51), 1, (6, 12)), (7, 1, (3, 2)),
+         (7, 2, (12, 9)), (3, 4, (13, 14)), (3, 5, (6, 6)), (13, 1, (1, 1))]
+
+
+@pytest.mark.parametrize('channels_last', [False, True], ids=['nchw', 'channels_last'])
+@pytest.mark.parametrize('kernel, dilation, size', CASES)
+def test_outputs_and_both_gradients_equal_nn_conv2d(kernel, dilation, size, channels_last):
+    torch.manual_seed(0)
+    native, ours = pair(kernel, dilation)
+    x = torch.randn(3, 6, *size, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    grad_out = torch.randn(3, 6, *size, dtype=torch.float64)
+    for a, b in zip(grads(ours, x, grad_out), grads(native, x, grad_out)):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-10)
+    with torch.no_grad():
+        assert torch.allclose(ours(x), native(x), rtol=1e-10, atol=1e-10)
+
+
+def test_bf16_autocast_matches_the_native_conv_within_bf16_rounding():
+    torch.manual_seed(0)
+    native, ours = (m.float() for m in pair(13))
+    x = torch.randn(4, 6, 12, 12).contiguous(memory_format=torch.channels_last)
+    grad_out = torch.randn(4, 6, 12, 12)
+    results = []
+    for conv in (ours, native):
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out, gx, gw, gb = grads(conv, x, grad_out)
+        assert out.dtype == torch.bfloat16 and gw.dtype == torch.float32
+        results.append((out.float(), gx, gw, gb))
+    for a, b in zip(*results):
+        assert ((a - b).norm() / b.norm()).item() < 1e-2
+
+
+def test_tracing_sees_the_plain_convolution():
+    """FLOP counters and exporters trace ``nn.Conv2d``'s forward: the real kernel, no padded copy."""
+    _, ours = pair(13)
+    x = torch.randn(1, 6, 9, 9, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
+    graph = str(torch.jit.trace(ours, x).graph)
+    assert 'aten::_convolution' in graph and 'pad' not in graph.replace('padding', '')
+
+
+@pytest.mark.parametrize('kwargs, bad', [
+    (dict(kernel_size=4), 'kernel_size'), (dict(stride=2), 'stride'), (dict(padding=1), 'padding'),
+    (dict(groups=1), 'groups'), (dict(padding_mode='reflect'), 'padding_mode')])
+def test_other_geometries_are_refused(kwargs, bad):
+    args = dict(in_channels=4, out_channels=4, kernel_size=7, padding='same', groups=4)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=f"CPUDepthwiseConv2d supports .*got {{'{bad}'"):
+        CPUDepthwiseConv2d(**args)
+
+
+def test_auto_picks_the_cpu_conv_where_it_is_faster(monkeypatch):
+    """Without CUDA: kernels of 5 and up and dilated ones (tools/analysis_tools/benchmark_dwconv.py --device cpu
+    measures both); undilated 3 x 3 stay ``nn.Conv2d``. With CUDA: ``nn.Conv2d``."""
+    monkeypatch.setattr(lk_conv, '_igemm_class', lambda: None)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    picks = {(k, d): conv_impl(build_depthwise_conv(4, k, dilation=d)) for k, d in
+             [(3, 1), (3, 2), (5, 1), (13, 1), ((51, 5), 1)]}
+    assert picks == {(3, 1): 'native', (3, 2): 'cpu', (5, 1): 'cpu', (13, 1): 'cpu', ((51, 5), 1): 'cpu'}
+    assert conv_impl(build_depthwise_conv(4, 13, padding=(2, 2))) == 'native'  # not 'same': nn.Conv2d
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert conv_impl(build_depthwise_conv(4, 13)) == conv_impl(build_depthwise_conv(4, 3, dilation=3)) == 'native'
+    assert conv_impl(build_depthwise_conv(4, 3, impl='cpu')) == 'cpu'
+
+
+def test_unsupported_requests_name_the_value():
+    with pytest.raises(ValueError, match=r"impl='triton' supports undilated kernels only; got dilation=2"):
+        build_depthwise_conv(4, 3, dilation=2, impl='triton')
+    with pytest.raises(ValueError, match=r"impl='cpu' supports odd kernel sides .* padding=\(1, 1\)"):
+        build_depthwise_conv(4, 7, padding=(1, 1), impl='cpu')
+    with pytest.raises(ValueError, match="unknown large-kernel conv impl 'fast'; valid:"):
+        build_depthwise_conv(4, 7, impl='fast')
+
+
+def tiny_unireplknet(conv_impl):
+    torch.manual_seed(0)
+    arch = dict(depths=(1, 2), dims=(8, 16), kernel_sizes=((3,), (13, 5)))
+    return UniRepLKNet(arch, out_indices=(0, 1), conv_impl=conv_impl, layer_scale_init_value=0.5).double()
+
+
+def test_unireplknet_training_step_equals_the_native_one():
+    """Every gradient of a training step (DRB branches dilated, BNs in train mode) equals ``conv_impl='native'``."""
+    ours, native = tiny_unireplknet('cpu'), tiny_unireplknet('native')
+    assert {conv_impl(m) for m in ours.modules() if isinstance(m, nn.Conv2d) and m.groups > 1 and
+            (max(m.kernel_size) >= 5 or max(m.dilation) > 1)} == {'cpu'}
+    assert {conv_impl(m) for m in native.modules() if isinstance(m, nn.Conv2d)} == {'native'}
+    native.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 3, 35, 29, dtype=torch.float64)
+    for model in (ours, native):
+        model.train()
+        sum(o.square().mean() for o in model(x)).backward()
+    for (name, a), b in zip(ours.named_parameters(), native.parameters()):
+        assert torch.allclose(a.grad, b.grad, rtol=1e-9, atol=1e-12), name
+
+
+def test_reparameterisation_keeps_the_cpu_conv():
+    torch.manual_seed(0)
+    drb = DilatedReparamBlock(6, 13, conv_impl='cpu').double()
+    randomize_bn_stats(drb)
+    drb.eval()
+    x = torch.randn(2, 6, 15, 15, dtype=torch.float64)
+    before = drb(x)
+    drb.reparameterize()
+    assert type(drb.lk_origin) is CPUDepthwiseConv2d
+    assert torch.allclose(drb(x), before, rtol=1e-10, atol=1e-10)
+
+
+def test_slak_strips_follow_conv_impl():
+    arch = dict(depths=(1, 1, 1, 1), dims=(8, 16, 32, 64))
+    impls = {impl: {conv_impl(m) for n, m in SLaK(arch, conv_impl=impl).named_modules() if 'large_kernel.' in n
+                    and isinstance(m, nn.Conv2d)} for impl in ('native', 'cpu')}
+    assert impls == {'native': {'native'}, 'cpu': {'cpu'}}
+
+
+# -- in-place inference of the GRN FFN block -----------------------------------------------------------------------
+@pytest.mark.parametrize('kernel', [0, 3, 13])
+@pytest.mark.parametrize('deploy', [False, True])
+def test_inplace_inference_gives_the_out_of_place_result(kernel, deploy):
+    """``torch.no_grad()`` reuses the block's temporaries: bit-identical output, the input left untouched (also
+    for kernel 0, whose mixer is the identity)."""
+    torch.manual_seed(kernel)
+    block = UniRepLKNetBlock(8, kernel, layer_scale_init_value=0.5).eval()
+    randomize_bn_stats(block)
+    with torch.no_grad():
+        block.grn.gamma.normal_()
+        block.grn.beta.normal_()
+    if deploy:
+        block.reparameterize()
+    x = torch.randn(2, 8, 9, 7).contiguous(memory_format=torch.channels_last)
+    copy = x.clone()
+    reference = block(x)  # autograd on: out of place
+    with torch.no_grad():
+        out = block(x)
+    assert torch.equal(x, copy) and torch.equal(out, reference)
+
+
+def test_grn_inplace_and_workspace():
+    torch.manual_seed(0)
+    grn = GRN(6)
+    with torch.no_grad():
+        grn.gamma.normal_()
+        grn.beta.normal_()
+        x = torch.randn(2, 5, 4, 6)
+        expected = grn(x)
+        workspace = torch.empty_like(x)
+        assert torch.equal(grn(x.clone(), inplace=True, workspace=workspace), expected)
+        assert torch.equal(workspace, x.square())
+
+
+def test_spatial_norm_accumulates_low_precision_safely():
+    x = torch.full((1, 4, 4, 3), 300.0)  # float16 squares would overflow (> 65504)
+    assert torch.allclose(spatial_l2_norm(x.half()).float(), spatial_l2_norm(x), rtol=1e-3)
+    bf16 = spatial_l2_norm(x.bfloat16())
+    assert bf16.dtype == torch.float32 and torch.allclose(bf16, spatial_l2_norm(x), rtol=1e-2)
+    expected = torch.linalg.vector_norm(x, dim=(1, 2), keepdim=True)
+    assert torch.allclose(spatial_l2_norm(x), expected)
