@@ -367,6 +367,24 @@ def test_benchmark_tool_on_bare_backbones(tmp_path, mode):
     assert rows[1]['ratio'] == pytest.approx(rows[1]['images_per_s'] / rows[0]['images_per_s'])
     with pytest.raises(SystemExit):
         benchmark.parse_args([configs[0], '--mode', 'fast'])
+    with pytest.raises(SystemExit):  # fp16 autocast is CUDA-only
+        benchmark.parse_args([configs[0], '--amp', 'fp16', '--device', 'cpu'])
+    bf16 = benchmark.main([configs[1], '--batch-size', '2', '--shape', '32', '32', '--mode', mode, '--iters', '1',
+                           '--warmup', '0', '--device', 'cpu', '--amp', 'bf16'])
+    assert bf16[0]['images_per_s'] > 0 and bf16[0]['peak_bytes'] is None
+
+
+def test_benchmark_amp_step_runs_under_autocast():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('benchmark', 'tools/analysis_tools/benchmark.py')
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    dtypes = []
+    model = nn.Conv2d(3, 4, 3)
+    model.register_forward_hook(lambda module, inputs, output: dtypes.append(output.dtype))
+    for amp in (None, 'bf16'):
+        benchmark.make_step(model, 'train', 2, 3, (8, 8), torch.device('cpu'), amp)()
+    assert dtypes == [torch.float32, torch.bfloat16] and model.weight.grad.dtype == torch.float32
 
 
 @pytest.mark.parametrize('arch,published', [(a, e.target('Pruned Parameters')) for a, e in PUBLISHED.items()])

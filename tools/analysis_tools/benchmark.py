@@ -2,7 +2,12 @@
 baseline.
 
     python tools/analysis_tools/benchmark.py CONFIG [CONFIG ...] --batch-size 8 --shape 224 224 \\
-        --mode deploy --iters 10 --warmup 2 [--baseline CONFIG] [--device cpu|cuda] [--cfg-options k=v ...]
+        --mode deploy --iters 10 --warmup 2 [--baseline CONFIG] [--device cpu|cuda] [--amp bf16|fp16] [--compile]
+        [--cfg-options k=v ...]
+
+The papers' protocols: RepLKNet Table 5 / ShiftwiseConv Table 7 time training and inference at batch 128, 224 x 224,
+fp32, on one GPU; on CPU use a smaller batch. ``configs/_base_/models/timm-convnext-t.py`` is timm's ConvNeXt-T, the
+baseline those tables compare against.
 
 Each config's ``model`` is built with ``MODELS.build`` under the config's default scope (an mmpretrain
 ``ImageClassifier`` for the ImageNet configs, or any other model / bare backbone). Modes:
@@ -14,11 +19,14 @@ Each config's ``model`` is built with ``MODELS.build`` under the config's defaul
 
 Models deriving from mmengine's ``BaseModel`` are run with ``mode='tensor'`` (no data preprocessor: the input is
 already a normalised random tensor); anything else with ``model(x)``. Timing: all models are built first; each runs
-``warmup`` untimed iterations, then the ``iters`` timed iterations are interleaved (one of each model per round,
-CUDA synchronised) and images/s = batch size / median iteration time, so that load changes on a shared machine
-affect all models alike. The baseline (if given) is listed first as 1.00x.
+``warmup`` untimed iterations, then the ``iters`` timed iterations are interleaved (one of each model per round;
+CUDA events with synchronisation on GPU) and images/s = batch size / median iteration time, so that load changes
+on a shared machine affect all models alike. The baseline (if given) is listed first as 1.00x. ``--amp`` runs under
+``torch.autocast`` (CPU: bf16 only); ``--compile`` wraps every model in ``torch.compile`` (the warm-up iterations
+then include compilation). On CUDA the peak memory of each model's iterations is reported.
 """
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -30,6 +38,7 @@ import largekernel  # noqa: F401  (registers the largekernel modules)
 from largekernel.utils import build_model_from_config, count_params, largekernel_backbones
 
 MODES = ('train', 'deploy', 'inference')
+AMP = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
 def build_model(config, mode, cfg_options=None):
@@ -53,39 +62,60 @@ def _sum_outputs(out):
     raise TypeError(f'cannot back-propagate through a model output of type {type(out).__name__}')
 
 
-def make_step(model, mode, batch_size, in_channels, shape, device):
+def make_step(model, mode, batch_size, in_channels, shape, device, amp=None, compile=False):
     """One benchmark iteration of ``model`` on a random ``(batch_size, in_channels, H, W)`` input."""
     model = model.to(device)
     model.train(mode == 'train')
     x = torch.randn(batch_size, in_channels, *shape, device=device)
-    run = (lambda: model(x, mode='tensor')) if isinstance(model, BaseModel) else (lambda: model(x))
+    forward = torch.compile(model) if compile else model
+    run = (lambda: forward(x, mode='tensor')) if isinstance(model, BaseModel) else (lambda: forward(x))
 
     def step():
+        with torch.autocast(device.type, dtype=AMP[amp]) if amp else contextlib.nullcontext():
+            if mode == 'train':
+                model.zero_grad(set_to_none=True)
+                loss = _sum_outputs(run())
+            else:
+                with torch.no_grad():
+                    run()
         if mode == 'train':
-            model.zero_grad(set_to_none=True)
-            _sum_outputs(run()).backward()
-        else:
-            with torch.no_grad():
-                run()
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
+            loss.backward()
 
     return step
 
 
-def interleaved_times(steps, iters, warmup):
+def timed(step, device):
+    """Seconds of one call of ``step``: CUDA events around it (synchronised) on GPU, wall time on CPU."""
+    if device.type != 'cuda':
+        start = time.perf_counter()
+        step()
+        return time.perf_counter() - start
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda.synchronize(device)
+    start.record()
+    step()
+    end.record()
+    torch.cuda.synchronize(device)
+    return start.elapsed_time(end) / 1e3
+
+
+def interleaved_times(steps, iters, warmup, device=torch.device('cpu')):
     """Seconds per iteration of every step, measured round-robin (one iteration of each model per round), so that
-    load changes on a shared machine affect all models alike."""
+    load changes on a shared machine affect all models alike; and each step's peak CUDA memory (bytes; None on
+    CPU)."""
     for step in steps:
         for _ in range(warmup):
             step()
-    times = [[] for _ in steps]
+    cuda = device.type == 'cuda'
+    times, peaks = [[] for _ in steps], [0 if cuda else None for _ in steps]
     for _ in range(iters):
-        for step, record in zip(steps, times):
-            start = time.perf_counter()
-            step()
-            record.append(time.perf_counter() - start)
-    return times
+        for i, step in enumerate(steps):
+            if cuda:
+                torch.cuda.reset_peak_memory_stats(device)
+            times[i].append(timed(step, device))
+            if cuda:
+                peaks[i] = max(peaks[i], torch.cuda.max_memory_allocated(device))
+    return times, peaks
 
 
 def parse_args(argv=None):
@@ -98,6 +128,8 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--baseline', help='config measured first; every row reports its ratio to it')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--amp', choices=sorted(AMP), help='run under torch.autocast with this dtype')
+    parser.add_argument('--compile', action='store_true', help='torch.compile every model')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='applied to every config')
     args = parser.parse_args(argv)
     for name in ('batch_size', 'iters'):
@@ -105,6 +137,8 @@ def parse_args(argv=None):
             parser.error(f'--{name.replace("_", "-")} must be >= 1, got {getattr(args, name)}')
     if args.warmup < 0 or min(args.shape) < 1:
         parser.error(f'--warmup must be >= 0 and --shape positive, got {args.warmup} and {args.shape}')
+    if args.amp == 'fp16' and torch.device(args.device).type == 'cpu':
+        parser.error('--amp fp16 runs on CUDA only; on CPU use --amp bf16')
     return args
 
 
@@ -116,21 +150,26 @@ def main(argv=None):
     for config in configs:
         model, in_channels = build_model(config, args.mode, args.cfg_options)
         params.append(count_params(model))
-        steps.append(make_step(model, args.mode, args.batch_size, in_channels, args.shape, device))
-    times = interleaved_times(steps, args.iters, args.warmup)
+        steps.append(make_step(model, args.mode, args.batch_size, in_channels, args.shape, device, args.amp,
+                               args.compile))
+    times, peaks = interleaved_times(steps, args.iters, args.warmup, device)
     speeds = [args.batch_size / statistics.median(t) for t in times]
     base = speeds[0] if args.baseline else None
-    print(f'mode {args.mode}, device {device}, batch {args.batch_size}, input {tuple(args.shape)}, '
-          f'{args.iters} interleaved iterations after {args.warmup} warm-up, median time, '
-          f'torch threads {torch.get_num_threads()}')
+    precision = f'autocast {args.amp}' if args.amp else 'fp32'
+    print(f'mode {args.mode}, device {device}, {precision}{", torch.compile" if args.compile else ""}, batch '
+          f'{args.batch_size}, input {tuple(args.shape)}, {args.iters} interleaved iterations after {args.warmup} '
+          f'warm-up, median time, torch {torch.__version__}, threads {torch.get_num_threads()}')
     width = max(len(c) for c in configs) + (len(' (baseline)') if args.baseline else 0)
-    print(f'{"config":<{width}}  {"params":>9}  {"images/s":>10}  {"vs baseline":>11}')
-    for i, (config, n, speed) in enumerate(zip(configs, params, speeds)):
+    memory = device.type == 'cuda'
+    print(f'{"config":<{width}}  {"params":>9}  {"images/s":>10}  {"vs baseline":>11}' +
+          (f'  {"peak MiB":>9}' if memory else ''))
+    for i, (config, n, speed, peak) in enumerate(zip(configs, params, speeds, peaks)):
         ratio = f'{speed / base:.2f}x' if base else '-'
         name = f'{config} (baseline)' if args.baseline and i == 0 else config
-        print(f'{name:<{width}}  {n / 1e6:>8.2f}M  {speed:>10.2f}  {ratio:>11}')
-    return [dict(config=c, params=n, images_per_s=v, ratio=(v / base if base else None))
-            for c, n, v in zip(configs, params, speeds)]
+        print(f'{name:<{width}}  {n / 1e6:>8.2f}M  {speed:>10.2f}  {ratio:>11}' +
+              (f'  {peak / 2 ** 20:>9.0f}' if memory else ''))
+    return [dict(config=c, params=n, images_per_s=v, ratio=(v / base if base else None), peak_bytes=m)
+            for c, n, v, m in zip(configs, params, speeds, peaks)]
 
 
 if __name__ == '__main__':
