@@ -14,8 +14,8 @@ dilated 3 x 3 kernels on maps up to 28 x 28, and slower for undilated 3 x 3 ones
 leaves to ``nn.Conv2d`` (``layers.lk_conv``).
 
 ``CPUDepthwiseConv2d`` is an ``nn.Conv2d`` (same parameters, so checkpoints do not change) that takes this path for
-CPU tensors that need gradients. Its forward also avoids one slow oneDNN case (13-wide kernels on channels-last
-input, see ``_PAD_WIDTH``). Outputs and gradients equal ``nn.Conv2d``'s up to float rounding (the sums run in
+CPU tensors that need gradients. Its forward also avoids oneDNN's slow layout cases (NCHW input to kernels wider
+than 13, 13-wide kernels on channels-last input; see ``_conv``). Outputs and gradients equal ``nn.Conv2d``'s up to float rounding (the sums run in
 another order). CUDA tensors, tracing, scripting and ONNX export run ``nn.Conv2d``'s own forward and backward (so
 FLOP counters and exporters see a plain convolution).
 """
@@ -55,16 +55,22 @@ def check_same_depthwise(cls_name, in_channels, out_channels, kernel_size, strid
 
 
 _MAX_STRIDE = 3
-# oneDNN (torch 2.13) runs channels-last depthwise kernels 13 wide 2-3x slower than 15-wide ones, and NCHW kernels
-# wider than 13 on a slow reference path: channels-last inputs take a 13-wide kernel zero-padded to 15 (exact: the
-# extra taps are zeros). Measured by ``tools/analysis_tools/benchmark_dwconv.py --device cpu --channels-last``.
+# oneDNN (torch 2.13) layout cases, measured by ``tools/analysis_tools/benchmark_dwconv.py --device cpu
+# [--channels-last]``: NCHW kernels wider than 13 run on a reference path (10-30x slower than channels-last), so
+# such inputs are converted to channels-last (the output stays channels-last, as the next layer accepts); and
+# channels-last kernels 13 wide run 2-3x slower than 15-wide ones, so those are zero-padded to 15 (exact: the extra
+# taps are zeros).
+_NCHW_MAX_WIDTH = 13
 _PAD_WIDTH = {13: 15}
 
 
 def _conv(x, weight, bias, padding, dilation):
     """``F.conv2d`` of a 'same' depthwise conv on oneDNN's fast path for ``x``'s memory format."""
+    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    if not channels_last and weight.shape[-1] > _NCHW_MAX_WIDTH:
+        x, channels_last = x.contiguous(memory_format=torch.channels_last), True
     width = _PAD_WIDTH.get(weight.shape[-1])
-    if width and dilation[1] == 1 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+    if width and dilation[1] == 1 and channels_last:
         extra = (width - weight.shape[-1]) // 2
         weight = F.pad(weight, [extra, extra])
         padding = (padding[0], padding[1] + extra)
@@ -95,8 +101,10 @@ class _CPUDepthwiseConv2dFunction(torch.autograd.Function):
             # stride = dilation picks the dilated taps; oneDNN is slow for strides above 3, so those take every
             # offset at stride 1 and keep each dilation-th
             stride = tuple(d if d <= _MAX_STRIDE else 1 for d in dilation)
-            planes = F.conv2d(x.reshape(1, n * c, h, w), grad_out.reshape(n * c, 1, h, w), None, stride, padding,
-                              1, n * c)
+            planes = x.reshape(1, n * c, h, w)
+            if weight.shape[-1] > _NCHW_MAX_WIDTH:  # outputs wider than 13: the reference path again in NCHW
+                planes = planes.contiguous(memory_format=torch.channels_last)
+            planes = F.conv2d(planes, grad_out.reshape(n * c, 1, h, w), None, stride, padding, 1, n * c)
             step = tuple(d // s for d, s in zip(dilation, stride))
             if step != (1, 1):
                 planes = planes[..., ::step[0], ::step[1]]
