@@ -16,8 +16,9 @@ leaves to ``nn.Conv2d`` (``layers.lk_conv``).
 ``CPUDepthwiseConv2d`` is an ``nn.Conv2d`` (same parameters, so checkpoints do not change) that takes this path for
 CPU tensors that need gradients. Its forward also avoids oneDNN's slow layout cases (NCHW input to kernels wider
 than 13, 13-wide kernels on channels-last input; see ``_conv``). Outputs and gradients equal ``nn.Conv2d``'s up to float rounding (the sums run in
-another order). CUDA tensors, tracing, scripting and ONNX export run ``nn.Conv2d``'s own forward and backward (so
-FLOP counters and exporters see a plain convolution).
+another order). CUDA tensors, tracing, scripting, ONNX export and ``torch.compile`` run ``nn.Conv2d``'s own forward
+and backward (so FLOP counters, exporters and compilers see a plain convolution; the layout-dependent paths would
+not survive inductor's stride propagation).
 """
 import torch
 import torch.nn.functional as F
@@ -128,7 +129,7 @@ class CPUDepthwiseConv2d(nn.Conv2d):
 
     def forward(self, x):
         if (x.device.type != 'cpu' or x.dim() != 4 or torch.jit.is_tracing() or torch.jit.is_scripting()
-                or torch.onnx.is_in_onnx_export()):
+                or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()):
             return super().forward(x)
         weight, bias = self.weight, self.bias
         if not (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)):
