@@ -236,3 +236,29 @@ def test_quickstart_reaches_85_percent_and_deploy_matches(tmp_path):
     top1 = quickstart.main(['--work-dir', str(tmp_path / 'qs')])
     assert top1['training'] >= 85.0 and abs(top1['training'] - top1['deploy']) <= 0.1
     assert time.time() - start < 15 * 60
+
+
+# -- tools/analysis_tools/benchmark_drb.py (UniRepLKNet Table 18 protocol) -----------------------------------------
+def _load_tool(name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', 'analysis_tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_saved_activation_bytes_counts_what_backward_keeps():
+    drb = _load_tool('benchmark_drb')
+    linear = torch.nn.Linear(4, 3)
+    # a linear layer keeps its input (for the weight gradient), not its weight: 2 x 4 float32 values
+    assert drb.saved_activation_bytes(linear, torch.randn(2, 4)) == 2 * 4 * 4
+    relu = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+    assert drb.saved_activation_bytes(relu, torch.randn(2, 4)) == 2 * 4 * 4 + 2 * 3 * 4  # + the ReLU output
+
+
+def test_benchmark_drb_compares_the_block_with_a_single_conv():
+    rows = _load_tool('benchmark_drb').main(['--arch', 'A', '--batch-size', '2', '--shape', '32', '32',
+                                             '--iters', '1', '--warmup', '0', '--device', 'cpu'])
+    assert [r['block'] for r in rows] == ['Dilated Reparam Block', 'single large-kernel conv + BN']
+    assert rows[0]['saved_bytes'] > rows[1]['saved_bytes'] > 0  # the DRB's branches keep more for backward
+    assert all(r['images_per_s'] > 0 and r['peak_bytes'] is None for r in rows)
