@@ -239,6 +239,15 @@ def test_gpu_report_fails_clearly_without_a_gpu(tmp_path):
     assert not (tmp_path / 'report.md').exists()
 
 
+def test_gpu_report_fits_in_eight_minutes_and_names_real_files():
+    with open(os.path.join(ROOT, 'tools', 'analysis_tools', 'gpu_report.sh')) as f:
+        script = f.read()
+    limits = [int(n) for n in re.findall(r'^step "[^"]+" (\d+)', script, re.M)]
+    assert len(limits) == 8 and sum(limits) <= 8 * 60
+    paths = set(re.findall(r'(?:configs|tools|tests)/[\w./-]+\.(?:py|sh)', script))
+    assert paths and all(os.path.isfile(os.path.join(ROOT, p)) for p in paths), sorted(paths)
+
+
 def test_tracing_and_export_use_the_native_conv(monkeypatch):
     """The graphs hold a plain ``conv2d`` (for ONNX and other runtimes); no CUDA needed."""
     monkeypatch.setattr(triton_dwconv.triton_kernels(), 'INTERPRETED', False)

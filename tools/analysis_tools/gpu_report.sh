@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The Triton depthwise conv on one GPU, in under 8 minutes: its correctness checks (compiled kernels, not the
-# interpreter) and the benchmarks (RepLKNet Table 1 protocol and realistic widths, fp32 and fp16 autocast), all in
-# one markdown report.
+# The Triton depthwise conv and the papers' speed protocols on one GPU, in under 8 minutes: the kernel's correctness
+# checks (compiled kernels, not the interpreter), its benchmarks (RepLKNet Table 1 protocol and realistic widths,
+# fp32 and fp16/bf16 autocast), whole-model training and inference throughput against timm's ConvNeXt-T (RepLKNet
+# Table 5, ShiftwiseConv Table 7) and the DRB memory comparison (UniRepLKNet Table 18), all in one markdown report.
 #
 #   bash tools/analysis_tools/gpu_report.sh [REPORT.md]      (default work_dirs/gpu_report.md; PYTHON=... to pick one)
 #
@@ -47,16 +48,27 @@ print(f"{p.name}, {p.total_memory / 2**30:.0f} GiB; torch {torch.__version__}, C
 } >"$REPORT"
 
 BENCH="$PYTHON tools/analysis_tools/benchmark_dwconv.py --iters 5 --warmup 2 --max-seconds 3"
-step "Correctness vs float64 F.conv2d (compiled kernels)" 120 \
+MODELS="configs/unireplknet/unireplknet-t_8xb128-accum4_in1k.py configs/shiftwise/shiftwise-tiny_8xb64-accum8_in1k.py
+configs/slak/slak-t_8xb128-accum4_in1k.py configs/replknet/replknet-31B_8xb64-accum4_in1k.py
+configs/convnest/convnest-t_8xb128-accum4_in1k.py configs/uniconvnet/uniconvnet-t_8xb128-accum4_in1k.py"
+MODEL_BENCH="$PYTHON tools/analysis_tools/benchmark.py $MODELS --baseline configs/_base_/models/timm-convnext-t.py
+--device cuda --batch-size 128 --iters 5 --warmup 2"
+step "Correctness vs float64 F.conv2d (compiled kernels)" 90 \
     "$PYTHON" tests/triton_dwconv_cases.py --device cuda --large
-step "RepLKNet Table 1 protocol: 24 layers, (64, 384, R, R), fp32" 150 \
-    $BENCH --preset table1 --mode forward train --time-limit 115
-step "Realistic widths (RepLKNet-31B stages, SLaK-T strips), batch 64, fp32" 70 \
-    $BENCH --preset widths --mode forward train --time-limit 50
-step "Realistic widths, autocast fp16" 60 \
-    $BENCH --preset widths --mode train --amp fp16 --time-limit 40
-step "Table 1 at R = 32, autocast bf16" 45 \
-    $BENCH --preset table1 --resolutions 32 --mode train --amp bf16 --time-limit 30
+step "RepLKNet Table 1 protocol: 24 layers, (64, 384, R, R), fp32" 100 \
+    $BENCH --preset table1 --mode forward train --time-limit 75
+step "Realistic widths (RepLKNet-31B stages, SLaK-T strips), batch 64, fp32" 60 \
+    $BENCH --preset widths --mode forward train --time-limit 40
+step "Realistic widths, autocast fp16" 40 \
+    $BENCH --preset widths --mode train --amp fp16 --time-limit 25
+step "Table 1 at R = 32, autocast bf16" 30 \
+    $BENCH --preset table1 --resolutions 32 --mode train --amp bf16 --time-limit 20
+step "RepLKNet Table 5 / ShiftwiseConv Table 7: training throughput, batch 128, fp32, vs timm ConvNeXt-T" 70 \
+    $MODEL_BENCH --mode train
+step "Inference throughput (deploy forms), batch 128, fp32, vs timm ConvNeXt-T" 40 \
+    $MODEL_BENCH --mode deploy
+step "UniRepLKNet Table 18: Dilated Reparam Block vs one large-kernel conv + BN, UniRepLKNet-S training" 35 \
+    "$PYTHON" tools/analysis_tools/benchmark_drb.py --arch S --batch-size 64 --iters 5 --warmup 2 --device cuda
 
 echo "report: $REPORT (stderr of the steps: $REPORT.log)" >&2
 exit $STATUS
