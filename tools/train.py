@@ -20,6 +20,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import largekernel  # noqa: F401  (installs the runtime fixes)
+from largekernel.engine.fsdp import fsdp_on_cpu
 from largekernel.utils.checkpoint import UNSAFE_LOAD_ENV, allow_unsafe_load
 
 
@@ -98,7 +99,7 @@ def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config {args.config} does not exist')
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = fsdp_on_cpu(merge_args(Config.fromfile(args.config), args))
     compile_cfg = cfg.pop('compile', False)
     with allow_unsafe_load(args.unsafe_load):
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

@@ -1,4 +1,4 @@
-from . import checks
+from . import checks, fsdp
 from .hooks import EpochSeedHook, StepEMAHook
 from .optimizers import LayerDecayOptimWrapperConstructor
 from .sparse import DynamicSparseHook, KeepSparsityHook

@@ -112,6 +112,7 @@ from mmengine.hooks import Hook
 from mmengine.model import BaseAveragedModel, is_model_wrapper
 
 from ..registry import HOOKS
+from .fsdp import check_not_fsdp
 
 GRANULARITIES = ('element', 'filter')
 INIT_MODES = ('snip', 'uniform', 'erk')
@@ -547,6 +548,7 @@ class DynamicSparseHook(Hook):
 
     # ---- Runner hooks ------------------------------------------------------------------------------------------
     def before_train(self, runner):
+        check_not_fsdp(runner.model, type(self).__name__)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         optimizers = self._runner_optimizers(runner)
         total = self.total_steps or self._runner_total_steps(runner)
@@ -802,6 +804,7 @@ class KeepSparsityHook(Hook):
 
     # ---- Runner hooks ------------------------------------------------------------------------------------------
     def before_train(self, runner):
+        check_not_fsdp(runner.model, type(self).__name__)
         if self.dense_finetune:
             runner.logger.info('KeepSparsityHook: dense_finetune=True, the checkpoint zeros are trained densely')
             return
