@@ -531,3 +531,17 @@ def test_operator_on_gpu_fp16_and_deterministic():
         assert torch.equal(grads[0], grads[1])
     finally:
         torch.use_deterministic_algorithms(False)
+
+
+@pytest.mark.slow
+def test_benchmark_measures_eager_and_compiled_in_one_run(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('benchmark', 'tools/analysis_tools/benchmark.py')
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    path = tmp_path / 'ur.py'
+    path.write_text("default_scope = 'largekernel'\nmodel = dict(type='UniRepLKNet', arch='A', gap_before_final_norm=True)\n")
+    rows = benchmark.main([str(path), '--batch-size', '2', '--shape', '32', '32', '--mode', 'deploy', '--iters', '1',
+                           '--warmup', '1', '--device', 'cpu', '--compile', 'both'])
+    assert [r['config'] for r in rows] == [str(path), f'{path} (compiled)']
+    assert all(r['images_per_s'] > 0 for r in rows)

@@ -2,8 +2,8 @@
 baseline.
 
     python tools/analysis_tools/benchmark.py CONFIG [CONFIG ...] --batch-size 8 --shape 224 224 \\
-        --mode deploy --iters 10 --warmup 2 [--baseline CONFIG] [--device cpu|cuda] [--amp bf16|fp16] [--compile]
-        [--cfg-options k=v ...]
+        --mode deploy --iters 10 --warmup 2 [--baseline CONFIG] [--device cpu|cuda] [--amp bf16|fp16]
+        [--compile [all|both]] [--cfg-options k=v ...]
 
 The papers' protocols: RepLKNet Table 5 / ShiftwiseConv Table 7 time training and inference at batch 128, 224 x 224,
 fp32, on one GPU; on CPU use a smaller batch. ``configs/_base_/models/timm-convnext-t.py`` is timm's ConvNeXt-T, the
@@ -23,7 +23,7 @@ already a normalised random tensor); anything else with ``model(x)``. Timing: al
 CUDA events with synchronisation on GPU) and images/s = batch size / median iteration time, so that load changes
 on a shared machine affect all models alike. The baseline (if given) is listed first as 1.00x. ``--amp`` runs under
 ``torch.autocast`` (CPU: bf16 only); ``--compile`` wraps every model in ``torch.compile`` (the warm-up iterations
-then include compilation). On CUDA the peak memory of each model's iterations is reported.
+then include compilation), ``--compile both`` measures each config eager and compiled in the same run. On CUDA the peak memory of each model's iterations is reported.
 """
 import argparse
 import contextlib
@@ -129,7 +129,9 @@ def parse_args(argv=None):
     parser.add_argument('--baseline', help='config measured first; every row reports its ratio to it')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--amp', choices=sorted(AMP), help='run under torch.autocast with this dtype')
-    parser.add_argument('--compile', action='store_true', help='torch.compile every model')
+    parser.add_argument('--compile', nargs='?', const='all', choices=('all', 'both'),
+                        help="torch.compile every model ('all', the default), or measure every config both eager "
+                             "and compiled ('both', rows marked '(compiled)')")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='applied to every config')
     args = parser.parse_args(argv)
     for name in ('batch_size', 'iters'):
@@ -146,30 +148,36 @@ def main(argv=None):
     args = parse_args(argv)
     device = torch.device(args.device)
     configs = ([args.baseline] if args.baseline else []) + list(args.configs)
-    steps, params = [], []
-    for config in configs:
+    if args.compile == 'both':
+        variants = [(c, flag) for c in configs for flag in (False, True)]
+    else:
+        variants = [(c, args.compile == 'all') for c in configs]
+    steps, params, names = [], [], []
+    for config, compile in variants:
         model, in_channels = build_model(config, args.mode, args.cfg_options)
         params.append(count_params(model))
+        names.append(config + (' (compiled)' if args.compile == 'both' and compile else ''))
         steps.append(make_step(model, args.mode, args.batch_size, in_channels, args.shape, device, args.amp,
-                               args.compile))
+                               compile))
     times, peaks = interleaved_times(steps, args.iters, args.warmup, device)
     speeds = [args.batch_size / statistics.median(t) for t in times]
     base = speeds[0] if args.baseline else None
     precision = f'autocast {args.amp}' if args.amp else 'fp32'
-    print(f'mode {args.mode}, device {device}, {precision}{", torch.compile" if args.compile else ""}, batch '
+    compiled = {None: '', 'all': ', torch.compile', 'both': ', eager and torch.compile'}[args.compile]
+    print(f'mode {args.mode}, device {device}, {precision}{compiled}, batch '
           f'{args.batch_size}, input {tuple(args.shape)}, {args.iters} interleaved iterations after {args.warmup} '
           f'warm-up, median time, torch {torch.__version__}, threads {torch.get_num_threads()}')
-    width = max(len(c) for c in configs) + (len(' (baseline)') if args.baseline else 0)
+    width = max(len(c) for c in names) + (len(' (baseline)') if args.baseline else 0)
     memory = device.type == 'cuda'
     print(f'{"config":<{width}}  {"params":>9}  {"images/s":>10}  {"vs baseline":>11}' +
           (f'  {"peak MiB":>9}' if memory else ''))
-    for i, (config, n, speed, peak) in enumerate(zip(configs, params, speeds, peaks)):
+    for i, (config, n, speed, peak) in enumerate(zip(names, params, speeds, peaks)):
         ratio = f'{speed / base:.2f}x' if base else '-'
         name = f'{config} (baseline)' if args.baseline and i == 0 else config
         print(f'{name:<{width}}  {n / 1e6:>8.2f}M  {speed:>10.2f}  {ratio:>11}' +
               (f'  {peak / 2 ** 20:>9.0f}' if memory else ''))
     return [dict(config=c, params=n, images_per_s=v, ratio=(v / base if base else None), peak_bytes=m)
-            for c, n, v, m in zip(configs, params, speeds, peaks)]
+            for c, n, v, m in zip(names, params, speeds, peaks)]
 
 
 if __name__ == '__main__':
