@@ -540,7 +540,8 @@ def test_benchmark_measures_eager_and_compiled_in_one_run(tmp_path):
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
     path = tmp_path / 'ur.py'
-    path.write_text("default_scope = 'largekernel'\nmodel = dict(type='UniRepLKNet', arch='A', gap_before_final_norm=True)\n")
+    path.write_text("default_scope = 'largekernel'\n"
+                    "model = dict(type='UniRepLKNet', arch='A', gap_before_final_norm=True)\n")
     rows = benchmark.main([str(path), '--batch-size', '2', '--shape', '32', '32', '--mode', 'deploy', '--iters', '1',
                            '--warmup', '1', '--device', 'cpu', '--compile', 'both'])
     assert [r['config'] for r in rows] == [str(path), f'{path} (compiled)']

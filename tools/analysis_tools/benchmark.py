@@ -23,7 +23,8 @@ already a normalised random tensor); anything else with ``model(x)``. Timing: al
 CUDA events with synchronisation on GPU) and images/s = batch size / median iteration time, so that load changes
 on a shared machine affect all models alike. The baseline (if given) is listed first as 1.00x. ``--amp`` runs under
 ``torch.autocast`` (CPU: bf16 only); ``--compile`` wraps every model in ``torch.compile`` (the warm-up iterations
-then include compilation), ``--compile both`` measures each config eager and compiled in the same run. On CUDA the peak memory of each model's iterations is reported.
+then include compilation), ``--compile both`` measures each config eager and compiled in the same run. On CUDA the
+peak memory of each model's iterations is reported.
 """
 import argparse
 import contextlib

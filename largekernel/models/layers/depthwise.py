@@ -1,9 +1,9 @@
 """A depthwise convolution whose CPU backward runs as two depthwise forward convolutions.
 
-oneDNN's depthwise backward on CPU is 5-15x slower than its forward for kernels of 5 x 5 and up or dilated ones
+oneDNN's depthwise backward on CPU is 5-30x slower than its forward for kernels of 5 x 5 and up or dilated ones
 (a UniRepLKNet-T training step spent a third of its time there; ``tools/analysis_tools/benchmark_dwconv.py
 --device cpu`` measures it). For a stride-1 'same' depthwise conv both gradients are themselves depthwise
-convolutions, which run at forward speed:
+convolutions:
 
 - input gradient: the output gradient convolved with the kernel flipped in both axes (same padding and dilation);
 - weight gradient: each (sample, channel) input plane convolved with its own output-gradient plane as the kernel
@@ -15,10 +15,10 @@ leaves to ``nn.Conv2d`` (``layers.lk_conv``).
 
 ``CPUDepthwiseConv2d`` is an ``nn.Conv2d`` (same parameters, so checkpoints do not change) that takes this path for
 CPU tensors that need gradients. Its forward also avoids oneDNN's slow layout cases (NCHW input to kernels wider
-than 13, 13-wide kernels on channels-last input; see ``_conv``). Outputs and gradients equal ``nn.Conv2d``'s up to float rounding (the sums run in
-another order). CUDA tensors, tracing, scripting, ONNX export and ``torch.compile`` run ``nn.Conv2d``'s own forward
-and backward (so FLOP counters, exporters and compilers see a plain convolution; the layout-dependent paths would
-not survive inductor's stride propagation).
+than 13, 13-wide kernels on channels-last input; see ``_conv``). Outputs and gradients equal ``nn.Conv2d``'s up to
+float rounding (the sums run in another order). CUDA tensors, tracing, scripting, ONNX export and ``torch.compile``
+run ``nn.Conv2d``'s own forward and backward (so FLOP counters, exporters and compilers see a plain convolution; the
+layout-dependent paths would not survive inductor's stride propagation).
 """
 import torch
 import torch.nn.functional as F
