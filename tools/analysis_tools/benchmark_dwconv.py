@@ -1,7 +1,7 @@
 """Latency of stacks of depthwise convolutions, native PyTorch vs ours (RepLKNet Table 1 protocol).
 
     python tools/analysis_tools/benchmark_dwconv.py [--preset table1|widths|unireplknet-t|smoke]
-        [--mode forward train] [--impls native cpu triton igemm] [--amp fp16|bf16] [--channels-last]
+        [--mode forward train] [--impls native cpu triton igemm] [--amp fp16|bf16] [--channels-last] [--compile]
         [--iters 10] [--warmup 3] [--time-limit SECONDS] [--out FILE.md]
 
 RepLKNet's Table 1 (repeated in UniRepLKNet §3.1.1) times a stack of 24 depthwise layers on a ``(64, 384, R, R)``
@@ -63,6 +63,8 @@ def parse_args(argv=None):
                         help='default: native, plus triton (CUDA) and igemm (if installed); on CPU native and cpu')
     parser.add_argument('--channels-last', action='store_true', help='channels-last input')
     parser.add_argument('--amp', choices=sorted(AMP), help='run under torch.autocast with this dtype')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile every stack (the Triton and CPU convs then run as nn.Conv2d)')
     parser.add_argument('--device', choices=('cuda', 'cpu'), default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--iters', type=int, default=10, help='timed iterations per implementation (at most)')
     parser.add_argument('--warmup', type=int, default=3)
@@ -193,6 +195,8 @@ def bench_config(impls, config, mode, args, timer):
         x = x.contiguous(memory_format=torch.channels_last)
     x.requires_grad_(mode == 'train')
     stacks = {impl: build_stack(impl, channels, kernel, layers, args.device, dilation=dilation) for impl in impls}
+    if args.compile:
+        stacks = {impl: stack if stack is None else torch.compile(stack) for impl, stack in stacks.items()}
     steps = {impl: make_step(stack, x, mode, args.amp) for impl, stack in stacks.items() if stack is not None}
     cuda = args.device == 'cuda'
     times, peaks, iters = {impl: [] for impl in steps}, dict.fromkeys(steps, 0), args.iters
@@ -224,7 +228,8 @@ class Table:
             head += [f'{i} peak (MiB)' for i in impls] + ['min traffic (MB)']
             head += ['bandwidth bound (ms)'] * (bandwidth is not None) + [f'{i} GB/s' for i in impls]
         self.width = len(head)
-        precision = (f'autocast {args.amp}' if args.amp else 'fp32') + (', channels-last' if args.channels_last else '')
+        precision = ((f'autocast {args.amp}' if args.amp else 'fp32') + (', channels-last' if args.channels_last else '')
+                     + (', torch.compile' if args.compile else ''))
         title = [f'Depthwise conv stacks on {device_name} ({precision}, torch {torch.__version__}; median of '
                  f'interleaved iterations; preset {args.preset})']
         if bandwidth is not None:
