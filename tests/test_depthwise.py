@@ -190,3 +190,21 @@ def test_spatial_norm_accumulates_low_precision_safely():
     assert bf16.dtype == torch.float32 and torch.allclose(bf16, spatial_l2_norm(x), rtol=1e-2)
     expected = torch.linalg.vector_norm(x, dim=(1, 2), keepdim=True)
     assert torch.allclose(spatial_l2_norm(x), expected)
+
+
+def test_grn_gradient_is_finite_for_an_all_zero_channel():
+    """An all-zero channel (the quick start has them after a few hundred steps): sqrt's infinite gradient at 0
+    made every weight NaN; the gradients now equal those of torch.linalg.vector_norm's zero subgradient."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 3, 4, dtype=torch.float64)
+    x[:, :, :, 1] = 0
+    grn = GRN(4).double()
+    with torch.no_grad():
+        grn.gamma.normal_()
+    ours = x.clone().requires_grad_()
+    grn(ours).square().sum().backward()
+    reference = x.clone().requires_grad_()
+    g = torch.linalg.vector_norm(reference, dim=(1, 2), keepdim=True)
+    ((grn.gamma * g / (g.mean(-1, keepdim=True) + grn.eps) + 1) * reference).square().sum().backward()
+    assert torch.isfinite(ours.grad).all()
+    assert torch.allclose(ours.grad, reference.grad, rtol=1e-10, atol=1e-12)

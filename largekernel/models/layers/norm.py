@@ -61,7 +61,10 @@ def spatial_l2_norm(x, workspace=None):
         return torch.linalg.vector_norm(x, ord=2, dim=(1, 2), keepdim=True)
     accumulate = torch.float32 if x.dtype == torch.bfloat16 else None
     squares = x.square() if workspace is None else torch.square(x, out=workspace)
-    return squares.sum(dim=(1, 2), keepdim=True, dtype=accumulate).sqrt()
+    sums = squares.sum(dim=(1, 2), keepdim=True, dtype=accumulate)
+    # sqrt's gradient is infinite at 0 (an all-zero channel: NaN weights after one step); clamping at the smallest
+    # normal float gives such channels vector_norm's zero gradient, and changes their norm from 0 to 1e-19
+    return sums.clamp_min(torch.finfo(sums.dtype).tiny).sqrt()
 
 
 _BATCH_NORMS = {'BN': nn.BatchNorm2d, 'SyncBN': nn.SyncBatchNorm}
