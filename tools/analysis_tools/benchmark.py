@@ -119,22 +119,18 @@ def interleaved_times(steps, iters, warmup, device=torch.device('cpu')):
     return times, peaks
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('configs', nargs='+')
+def add_timing_args(parser, iters, warmup):
+    """The arguments every throughput benchmark here shares: batch, input shape, iterations, device, autocast."""
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
-    parser.add_argument('--mode', choices=MODES, default='deploy')
-    parser.add_argument('--iters', type=int, default=10)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--baseline', help='config measured first; every row reports its ratio to it')
+    parser.add_argument('--iters', type=int, default=iters)
+    parser.add_argument('--warmup', type=int, default=warmup)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--amp', choices=sorted(AMP), help='run under torch.autocast with this dtype')
-    parser.add_argument('--compile', nargs='?', const='all', choices=('all', 'both'),
-                        help="torch.compile every model ('all', the default), or measure every config both eager "
-                             "and compiled ('both', rows marked '(compiled)')")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='applied to every config')
-    args = parser.parse_args(argv)
+
+
+def check_timing_args(parser, args):
+    """Stop with a message naming the value for the arguments of ``add_timing_args`` that cannot run."""
     for name in ('batch_size', 'iters'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, got {getattr(args, name)}')
@@ -143,6 +139,19 @@ def parse_args(argv=None):
     if args.amp == 'fp16' and torch.device(args.device).type == 'cpu':
         parser.error('--amp fp16 runs on CUDA only; on CPU use --amp bf16')
     return args
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('configs', nargs='+')
+    add_timing_args(parser, iters=10, warmup=2)
+    parser.add_argument('--mode', choices=MODES, default='deploy')
+    parser.add_argument('--baseline', help='config measured first; every row reports its ratio to it')
+    parser.add_argument('--compile', nargs='?', const='all', choices=('all', 'both'),
+                        help="torch.compile every model ('all', the default), or measure every config both eager "
+                             "and compiled ('both', rows marked '(compiled)')")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='applied to every config')
+    return check_timing_args(parser, parser.parse_args(argv))
 
 
 def main(argv=None):

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark import AMP, interleaved_times, make_step  # noqa: E402
+from benchmark import AMP, add_timing_args, check_timing_args, interleaved_times, make_step  # noqa: E402
 
 import largekernel  # noqa: E402,F401
 from largekernel.models import UniRepLKNet  # noqa: E402
@@ -65,19 +65,8 @@ def saved_activation_bytes(model, x, amp=None):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--arch', default='S', help='UniRepLKNet arch (Table 18: S)')
-    parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
-    parser.add_argument('--iters', type=int, default=5)
-    parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--amp', choices=sorted(AMP), help='run under torch.autocast with this dtype')
-    args = parser.parse_args(argv)
-    if args.batch_size < 1 or args.iters < 1 or args.warmup < 0:
-        parser.error(f'--batch-size and --iters must be >= 1 and --warmup >= 0; got {args.batch_size}, '
-                     f'{args.iters}, {args.warmup}')
-    if args.amp == 'fp16' and torch.device(args.device).type == 'cpu':
-        parser.error('--amp fp16 runs on CUDA only; on CPU use --amp bf16')
-    return args
+    add_timing_args(parser, iters=5, warmup=1)
+    return check_timing_args(parser, parser.parse_args(argv))
 
 
 def main(argv=None):

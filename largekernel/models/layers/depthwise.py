@@ -35,15 +35,15 @@ def check_same_depthwise(cls_name, in_channels, out_channels, kernel_size, strid
     """The ``(kernel_size, padding, dilation)`` pairs of a stride-1, zero-padded 'same' depthwise conv with odd
     kernel sides; a ValueError naming every other value (and what would be valid) otherwise."""
     k_h, k_w = _pair(kernel_size)
-    dilation = _pair(dilation)
-    same = (dilation[0] * (k_h // 2), dilation[1] * (k_w // 2))
+    dilations = _pair(dilation)
+    same = (dilations[0] * (k_h // 2), dilations[1] * (k_w // 2))
     padding = same if padding == 'same' else _pair(padding)
     bad = {name: value for name, value, good in (
         ('kernel_size', (k_h, k_w), k_h % 2 == 1 and k_w % 2 == 1),
         ('out_channels', out_channels, out_channels == in_channels),
         ('groups', groups, groups == in_channels),
         ('stride', stride, _pair(stride) == (1, 1)),
-        ('dilation', dilation, allow_dilation or dilation == (1, 1)),
+        ('dilation', dilation, allow_dilation or dilations == (1, 1)),
         ('padding', padding, padding == same),
         ('padding_mode', padding_mode, padding_mode == 'zeros'),
     ) if not good}
@@ -52,7 +52,7 @@ def check_same_depthwise(cls_name, in_channels, out_channels, kernel_size, strid
         raise ValueError(f'{cls_name} supports odd kernel sides, out_channels == groups == in_channels, stride 1, '
                          f'{dilations} and zero "same" padding (dilation * (k // 2) per side, here {same}); got '
                          f"{bad}. Use nn.Conv2d (impl='native') for other convolutions")
-    return (k_h, k_w), same, dilation
+    return (k_h, k_w), same, dilations
 
 
 _MAX_STRIDE = 3

@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from .depthwise import check_same_depthwise
+
 DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 _KERNELS = 'largekernel.models.layers.triton_dwconv_kernels'
 
@@ -113,26 +115,10 @@ class TritonDepthwiseConv2d(nn.Conv2d):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding='same', dilation=1, groups=1,
                  bias=True, padding_mode='zeros', device=None, dtype=None):
-        k_h, k_w = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-        same = (k_h // 2, k_w // 2)
-        if padding == 'same':
-            padding = same
-        elif isinstance(padding, int):
-            padding = (padding, padding)
-        bad = {name: value for name, value, good in (
-            ('kernel_size', (k_h, k_w), k_h % 2 == 1 and k_w % 2 == 1),
-            ('out_channels', out_channels, out_channels == in_channels),
-            ('groups', groups, groups == in_channels),
-            ('stride', stride, stride in (1, (1, 1))),
-            ('dilation', dilation, dilation in (1, (1, 1))),
-            ('padding', padding, tuple(padding) == same),
-            ('padding_mode', padding_mode, padding_mode == 'zeros'),
-        ) if not good}
-        if bad:
-            raise ValueError(f'TritonDepthwiseConv2d supports odd kernel sides, out_channels == groups == '
-                             f'in_channels, stride 1, dilation 1 and zero "same" padding (k // 2 per side, here '
-                             f'{same}); got {bad}. Use nn.Conv2d (impl=\'native\') for other convolutions')
-        super().__init__(in_channels, out_channels, (k_h, k_w), stride=1, padding=same, dilation=1, groups=groups,
+        kernel_size, padding, _ = check_same_depthwise(
+            type(self).__name__, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+            padding_mode, allow_dilation=False)
+        super().__init__(in_channels, out_channels, kernel_size, stride=1, padding=padding, dilation=1, groups=groups,
                          bias=bias, padding_mode='zeros', device=device, dtype=dtype)
 
     def forward(self, x):
