@@ -348,12 +348,17 @@ def test_deploy_kernel_cache_follows_weight_updates():
 
 
 # -- tools/analysis_tools/benchmark.py -----------------------------------------------------------------------------
-@pytest.mark.parametrize('mode', ['deploy', 'train'])
-def test_benchmark_tool_on_bare_backbones(tmp_path, mode):
+def load_benchmark():
     import importlib.util
     spec = importlib.util.spec_from_file_location('benchmark', 'tools/analysis_tools/benchmark.py')
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
+    return benchmark
+
+
+@pytest.mark.parametrize('mode', ['deploy', 'train'])
+def test_benchmark_tool_on_bare_backbones(tmp_path, mode):
+    benchmark = load_benchmark()
     configs = []
     for name, model in (('sw', f"dict(type='ShiftWise', arch={TINY_ARCH}, kernel_sizes={TINY_KERNELS})"),
                         ('ur', "dict(type='UniRepLKNet', arch='A', gap_before_final_norm=True)")):
@@ -375,10 +380,7 @@ def test_benchmark_tool_on_bare_backbones(tmp_path, mode):
 
 
 def test_benchmark_amp_step_runs_under_autocast():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('benchmark', 'tools/analysis_tools/benchmark.py')
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_benchmark()
     dtypes = []
     model = nn.Conv2d(3, 4, 3)
     model.register_forward_hook(lambda module, inputs, output: dtypes.append(output.dtype))
@@ -535,10 +537,7 @@ def test_operator_on_gpu_fp16_and_deterministic():
 
 @pytest.mark.slow
 def test_benchmark_measures_eager_and_compiled_in_one_run(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('benchmark', 'tools/analysis_tools/benchmark.py')
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_benchmark()
     path = tmp_path / 'ur.py'
     path.write_text("default_scope = 'largekernel'\n"
                     "model = dict(type='UniRepLKNet', arch='A', gap_before_final_norm=True)\n")

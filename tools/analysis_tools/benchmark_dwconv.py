@@ -228,8 +228,8 @@ class Table:
             head += [f'{i} peak (MiB)' for i in impls] + ['min traffic (MB)']
             head += ['bandwidth bound (ms)'] * (bandwidth is not None) + [f'{i} GB/s' for i in impls]
         self.width = len(head)
-        precision = ((f'autocast {args.amp}' if args.amp else 'fp32') + (', channels-last' if args.channels_last else '')
-                     + (', torch.compile' if args.compile else ''))
+        precision = ((f'autocast {args.amp}' if args.amp else 'fp32') + (', channels-last' * args.channels_last)
+                     + (', torch.compile' * args.compile))
         title = [f'Depthwise conv stacks on {device_name} ({precision}, torch {torch.__version__}; median of '
                  f'interleaved iterations; preset {args.preset})']
         if bandwidth is not None:
