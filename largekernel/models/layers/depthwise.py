@@ -1,6 +1,6 @@
 """A depthwise convolution whose CPU backward runs as two depthwise forward convolutions.
 
-oneDNN's depthwise backward on CPU is 5-30x slower than its forward for kernels of 5 x 5 and up or dilated ones
+oneDNN's depthwise backward on CPU is 4-40x slower than its forward for kernels of 5 x 5 and up or dilated ones
 (a UniRepLKNet-T training step spent a third of its time there; ``tools/analysis_tools/benchmark_dwconv.py
 --device cpu`` measures it). For a stride-1 'same' depthwise conv both gradients are themselves depthwise
 convolutions:
@@ -57,7 +57,7 @@ def check_same_depthwise(cls_name, in_channels, out_channels, kernel_size, strid
 
 _MAX_STRIDE = 3
 # oneDNN (torch 2.13) layout cases, measured by ``tools/analysis_tools/benchmark_dwconv.py --device cpu
-# [--channels-last]``: NCHW kernels wider than 13 run on a reference path (10-30x slower than channels-last), so
+# [--channels-last]``: NCHW kernels wider than 13 run on a reference path (20-50x slower than channels-last), so
 # such inputs are converted to channels-last (the output stays channels-last, as the next layer accepts); and
 # channels-last kernels 13 wide run 2-3x slower than 15-wide ones, so those are zero-padded to 15 (exact: the extra
 # taps are zeros).

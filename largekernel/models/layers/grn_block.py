@@ -40,8 +40,7 @@ class GRNFFNBlock(nn.Module):
     def _forward(self, x):
         y = self.norm(getattr(self, self.mixer_name)(x))
         # Eager inference writes into the block's own temporaries instead of allocating new ones (same numbers; on
-        # CPU the first-touch page faults of fresh buffers cost a tenth of a UniRepLKNet-T deploy forward). Tracing
-        # and export see the out-of-place graph.
+        # CPU each fresh buffer costs first-touch page faults). Tracing and export see the out-of-place graph.
         inplace = (not torch.is_grad_enabled() and y is not x and not torch.jit.is_tracing()
                    and not torch.onnx.is_in_onnx_export())
         y = self.se(y, inplace=inplace) if isinstance(self.se, SEBlock) else self.se(y)
