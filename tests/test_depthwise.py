@@ -1,14 +1,17 @@
 """The CPU depthwise conv (layers.depthwise), its choice by ``impl='auto'``, and the in-place inference of the GRN
 FFN block: same numbers as the plain modules, on the families that use them."""
+from types import SimpleNamespace
+
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from largekernel.models import SLaK, UniRepLKNet
 from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.models.backbones.unireplknet import DilatedReparamBlock, UniRepLKNetBlock
-from largekernel.models.layers import lk_conv
-from largekernel.models.layers.depthwise import CPUDepthwiseConv2d
+from largekernel.models.layers import depthwise, lk_conv
+from largekernel.models.layers.depthwise import CPUDepthwiseConv2d, same_depthwise_conv
 from largekernel.models.layers.lk_conv import build_depthwise_conv, conv_impl
 from largekernel.models.layers.norm import GRN, spatial_l2_norm
 
@@ -32,9 +35,11 @@ def grads(conv, x, grad_out):
 
 
 # kernel, dilation, input size: squares, strips (SLaK's, UniRepLKNet-T's 13 x 3), the 13-wide kernels oneDNN runs
-# 15 wide on channels-last input, DRB branches (dilated), and maps smaller than the kernel
+# 15 wide on channels-last input, DRB branches (dilated), and maps smaller than the (dilated) kernel, whose
+# outer taps are cropped
 CASES = [(13, 1, (9, 11)), ((13, 3), 1, (10, 7)), ((3, 13), 1, (7, 10)), ((5, 51), 1, (6, 12)), (7, 1, (3, 2)),
-         (7, 2, (12, 9)), (3, 4, (13, 14)), (3, 5, (6, 6)), (13, 1, (1, 1))]
+         (7, 2, (12, 9)), (3, 4, (13, 14)), (3, 5, (6, 6)), (13, 1, (1, 1)), (31, 1, (7, 7)), ((51, 5), 1, (14, 3)),
+         (5, 3, (5, 7)), (5, 4, (6, 9))]
 
 
 @pytest.mark.parametrize('channels_last', [False, True], ids=['nchw', 'channels_last'])
@@ -50,6 +55,33 @@ def test_outputs_and_both_gradients_equal_nn_conv2d(kernel, dilation, size, chan
         assert torch.allclose(a, b, rtol=1e-10, atol=1e-10)
     with torch.no_grad():
         assert torch.allclose(ours(x), native(x), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16, torch.float64])
+@pytest.mark.parametrize('channels_last', [False, True], ids=['nchw', 'channels_last'])
+@pytest.mark.parametrize('kernel, dilation, size', [((51, 3), 1, (20, 9)), ((3, 13), 1, (8, 8)), (5, 2, (9, 11))])
+def test_add_to_accumulates_the_conv_in_place(kernel, dilation, size, channels_last, dtype, monkeypatch):
+    """``add_to`` (oneDNN's fused sum for float32/bfloat16, a separate add for float64) gives ``add_to + conv``."""
+    fused_calls = []
+    fused = depthwise._FUSED_ADD
+    assert fused is not None  # the pinned torch has it
+    monkeypatch.setattr(depthwise, '_FUSED_ADD', SimpleNamespace(
+        binary=lambda *args: fused_calls.append(1) or fused.binary(*args)))
+    torch.manual_seed(0)
+    k = (kernel, kernel) if isinstance(kernel, int) else kernel
+    padding = (dilation * (k[0] // 2), dilation * (k[1] // 2))
+    x, other = (torch.randn(2, 6, *size, dtype=dtype) for _ in range(2))
+    weight = torch.randn(6, 1, *k, dtype=dtype)
+    expected = other.double() + F.conv2d(x.double(), weight.double(), None, 1, padding, dilation, 6)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    out_layout = torch.channels_last if channels_last or k[1] > 13 else torch.contiguous_format
+    other = other.contiguous(memory_format=out_layout)
+    out = same_depthwise_conv(x, weight, None, padding, (dilation, dilation), add_to=other)
+    assert out.data_ptr() == other.data_ptr() and out.dtype == dtype
+    assert len(fused_calls) == (dtype != torch.float64)
+    tol = 1e-2 if dtype == torch.bfloat16 else 1e-5 if dtype == torch.float32 else 1e-12
+    assert ((out.double() - expected).norm() / expected.norm()).item() < tol
 
 
 def test_bf16_autocast_matches_the_native_conv_within_bf16_rounding():

@@ -347,6 +347,44 @@ def test_deploy_kernel_cache_follows_weight_updates():
     assert rel_err(second, fresh(x)) <= 1e-12
 
 
+@pytest.mark.parametrize('kwargs', [dict(), dict(use_se=False), dict(ghost_ratio=0.0)])
+def test_deploy_inference_in_input_channel_order(kwargs):
+    """Eager deploy inference (the block's BN folded into the strips, channels kept in input order) equals the
+    module-by-module deploy path; a forward hook, a BN in train mode, or changed weights and statistics select or
+    refresh the right path."""
+    model = small_backbone(out_indices=(0, 1, 2, 3), **kwargs)
+    model.switch_to_deploy()
+    x = torch.randn(2, 3, 64, 48, dtype=torch.float64)
+
+    def check():
+        expected = model(x)  # gradients on: every module called in turn
+        with torch.no_grad():
+            for out, ref in zip(model(x), expected):
+                assert rel_err(out, ref) <= 1e-12
+
+    block = model.stages[1][0]
+    check()
+    assert '_input_order_cache' in block.__dict__  # the input-order path ran
+    # in-place changes (load_state_dict, a fine-tuning step) refresh the cached kernels and weights
+    for change in (lambda: block.norm.running_var.mul_(3), lambda: block.norm.bias.add_(1),
+                   lambda: block.pwconv1.weight.mul_(2), lambda: block.mixer.scale.mul_(-1)):
+        with torch.no_grad():
+            change()
+        check()
+    calls = []
+    handle = block.pwconv1.register_forward_hook(lambda *args: calls.append(args[0]))
+    with torch.no_grad():
+        model(x)
+    handle.remove()
+    assert len(calls) == 1  # a hooked module is called (count_macs, feature extraction)
+    block.norm.train()  # batch statistics: nothing may be folded
+    with torch.no_grad():
+        train_bn = model(x)
+    block.norm.eval()
+    with torch.no_grad():
+        assert not torch.allclose(train_bn[1], model(x)[1])
+
+
 # -- tools/analysis_tools/benchmark.py -----------------------------------------------------------------------------
 def load_benchmark():
     import importlib.util

@@ -29,7 +29,9 @@ the BNs is linear), which gives per-path filters; with the code's padding the sh
 exactly, so the horizontal path *is* a depth-wise N x (N nk) convolution and the vertical one an (N nk) x N
 convolution (an exact equivalent); both run as stock ``conv2d``, so the operator works on CPU and GPU, in
 fp16/bf16 (the official CUDA op is fp32-only), with no atomics of its own (deterministic on CPU, and on GPU under
-``torch.use_deterministic_algorithms``). The deploy form caches its assembled kernels for inference. The shift
+``torch.use_deterministic_algorithms``). The deploy form caches its assembled kernels for inference, where it runs
+the strips over all channels in input order (the ghost channels as identity taps) instead of gathering the
+shift-wise channels; the SW-v2 block also folds its BN into them (``ShiftWiseBlock._forward``). The shift
 tables are buffers (saved in checkpoints). ``count_macs`` reports the official group conv's MACs on the
 (H + 2p - N + 1)^2 map, as the paper counts, not our strips'.
 
@@ -41,16 +43,19 @@ of 1 (``padding='code'``, equal to zero-padded strip convolutions at the borders
 """
 import functools
 import math
+import weakref
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules import module as torch_module  # its global hook registries
 
 from ...registry import MODELS
 from ..layers import (DropPath, LayerNorm2d, SEBlock, build_batch_norm, build_downsample_layers, build_stages,
                       conv_from_kernel, conv_norm_downsample, conv_stem, fuse_bn, layer_scale, maybe_checkpoint,
                       norm_conv_downsample, patchify_stem, scale_channels)
+from ..layers.depthwise import same_depthwise_conv
 from ..layers.grn_block import GRNFFNBlock
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
@@ -198,26 +203,66 @@ class ShiftWiseConv(nn.Module):
     def deploy_kernels(self):
         """The deploy form's computed kernels: ``(kh, kv)`` strips with the small path and the identity added to
         the centre of ``kh`` (impl 'strip'), or the scaled path filters ``(h, v, s)`` (impl 'shift'). Cached while
-        gradients are off (inference), keyed on the storage and version counters of the weights and tables."""
-        use_cache = not torch.is_grad_enabled() and not torch.compiler.is_compiling()  # traced: kernels in-graph
-        if use_cache:
-            sources = (self.lk_conv.weight, self.scale, self.h_table, self.v_table, self.s_table)
-            key = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in sources)
-            cache = self.__dict__.get('_kernel_cache')
-            if cache is not None and cache[0] == key:
-                return cache[1]
+        gradients are off (inference; ``inference_cache``)."""
+        sources = (self.lk_conv.weight, self.scale, self.h_table, self.v_table, self.s_table)
+        return inference_cache(self, '_kernel_cache', sources, self._deploy_kernels)
+
+    def _deploy_kernels(self):
         h, v, s = self.path_filters()
         if self.impl == 'strip':
             kh, kv = self.strip_kernels(h, v)
             r, p = kh.shape[-1] // 2, self.small_kernel // 2
             s = s.clone()
             s[:, p, p] += 1
-            kernels = (kh + F.pad(s.unsqueeze(1), (r - p, r - p)), kv)
-        else:
-            kernels = (h, v, s)
-        if use_cache:
-            self.__dict__['_kernel_cache'] = (key, kernels)
-        return kernels
+            return kh + F.pad(s.unsqueeze(1), (r - p, r - p)), kv
+        return h, v, s
+
+    def input_order_kernels(self, norm=None):
+        """Deploy form, impl 'strip': ``(kh, kv, bias)``, strips over all C channels in input order -- the
+        shift-wise channels' strips and, for the ghost channels, the identity as ``kh``'s centre tap (other taps
+        zero). ``kh * x + kv * x + bias`` is then the operator's output with its channels in input order rather than
+        (rep, ghost) order, computed without the channel gathers and the concatenation (equal for finite inputs).
+        ``norm``, an eval-mode BatchNorm on the (rep, ghost)-ordered output, is folded in. Cached while gradients
+        are off, like ``deploy_kernels``."""
+        sources = (self.lk_conv.weight, self.scale, self.bias, self.h_table, self.v_table, self.s_table,
+                   self.rep_index, self.ghost_index)
+        if norm is not None:
+            sources += (norm.weight, norm.bias, norm.running_mean, norm.running_var)
+        return inference_cache(self, '_input_order_cache', sources, lambda: self._input_order_kernels(norm))
+
+    def _input_order_kernels(self, norm):
+        kh, kv = self.deploy_kernels()
+        channels, centre = self.channels, (kh.shape[2] // 2, kh.shape[3] // 2)
+        full_h = kh.new_zeros(channels, *kh.shape[1:]).index_copy_(0, self.rep_index, kh)
+        full_h[self.ghost_index, 0, centre[0], centre[1]] = 1
+        full_v = kv.new_zeros(channels, *kv.shape[1:]).index_copy_(0, self.rep_index, kv)
+        bias = self.bias.new_zeros(channels).index_copy_(0, self.rep_index, self.bias)
+        if norm is not None:
+            order = self.output_order()
+            scale, shift = fuse_bn(torch.ones_like(norm.running_mean), None, norm)
+            scale = torch.empty_like(scale).index_copy_(0, order, scale).to(kh.dtype)
+            shift = torch.empty_like(shift).index_copy_(0, order, shift).to(kh.dtype)
+            full_h, full_v = full_h * scale.view(-1, 1, 1, 1), full_v * scale.view(-1, 1, 1, 1)
+            bias = bias * scale + shift
+        return full_h, full_v, bias
+
+    def output_order(self):
+        """The input channel of each output channel: the shift-wise channels, then the ghost channels."""
+        return torch.cat([self.rep_index, self.ghost_index])
+
+    def input_order_inference(self):
+        """Whether ``forward_input_order`` applies: deploy form, impl 'strip', eager inference (no gradients, not
+        traced, exported or compiled)."""
+        return (self.deploy and self.impl == 'strip' and not torch.is_grad_enabled() and not torch.jit.is_tracing()
+                and not torch.onnx.is_in_onnx_export() and not torch.compiler.is_compiling())
+
+    def forward_input_order(self, x, norm=None):
+        """The deploy operator (with ``norm`` folded in) on channels-last ``x``, channels in input order (see
+        ``input_order_kernels``); inference only."""
+        kh, kv, bias = self.input_order_kernels(norm)
+        r, p = kv.shape[2] // 2, self.small_kernel // 2
+        x = x.contiguous(memory_format=torch.channels_last)
+        return same_depthwise_conv(x, kv, None, (r, p), add_to=same_depthwise_conv(x, kh, bias, (p, r)))
 
     # -- forward ---------------------------------------------------------------------------------------------------
     def _strips(self, x, kh, kv):
@@ -254,6 +299,9 @@ class ShiftWiseConv(nn.Module):
         return out_h, out_v, z[:, :, 2 * nk, e:e + height, e:e + width]
 
     def forward(self, x):
+        if self.input_order_inference():  # one permutation of the output instead of two gathers and a concatenation
+            out = self.forward_input_order(x)
+            return out.permute(0, 2, 3, 1)[..., self.output_order()].permute(0, 3, 1, 2)
         x_rep = x.permute(0, 2, 3, 1).index_select(3, self.rep_index).permute(0, 3, 1, 2)  # channels-last copy
         if not self.deploy:
             h, v, s = self.path_filters()
@@ -319,6 +367,49 @@ class ShiftWiseBlock(GRNFFNBlock):
 
     def reparameterize_mixer(self):
         self.mixer.reparameterize()
+
+    def _forward(self, x):
+        """Eager inference of the deploy form keeps the channels in input order from the operator to the first
+        linear: the BN folds into the operator's strips (``ShiftWiseConv.input_order_kernels``), the SE gate is
+        computed in (rep, ghost) order on the pooled vector, and the first linear's columns are permuted (cached).
+        The same numbers up to rounding; the state dict is unchanged. Forward hooks on the modules it bypasses
+        (the operator, its BN, the SE block, the first linear; e.g. ``largekernel.utils.count_macs``) keep the
+        module-by-module path."""
+        if not (self.mixer.input_order_inference() and not self.norm.training
+                and not has_forward_hooks(self.mixer, self.norm, self.se, self.pwconv1)):
+            return super()._forward(x)
+        y = self.mixer.forward_input_order(x, self.norm)
+        order, inverse, weight = inference_cache(self, '_input_order_cache',
+                                                 (self.pwconv1.weight, self.mixer.rep_index, self.mixer.ghost_index),
+                                                 self._input_order_linear)
+        if isinstance(self.se, SEBlock):
+            y.mul_(self.se.gate(F.adaptive_avg_pool2d(y, 1)[:, order])[:, inverse])
+        return self._ffn(x, F.linear(y.permute(0, 2, 3, 1), weight, self.pwconv1.bias), inplace=True)
+
+    def _input_order_linear(self):
+        order = self.mixer.output_order()
+        inverse = torch.empty_like(order).index_copy_(0, order, torch.arange(len(order), device=order.device))
+        return order, inverse, self.pwconv1.weight[:, inverse]
+
+
+def has_forward_hooks(*modules):
+    """Whether a forward (pre-)hook would see any of ``modules`` called: their own or global ones."""
+    if torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks:
+        return True
+    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+
+
+def inference_cache(module, name, sources, compute):
+    """``compute()``, kept in ``module.__dict__[name]`` while gradients are off and nothing is compiled; recomputed
+    when any of the ``sources`` tensors is replaced or changed in place (an optimizer step, ``load_state_dict``),
+    which the key (identity, storage, version counter, dtype, device) detects."""
+    if torch.is_grad_enabled() or torch.compiler.is_compiling():  # training / traced: the computation in-graph
+        return compute()
+    key = tuple((id(t), t.data_ptr(), t._version, t.dtype, t.device) for t in sources)
+    cache = module.__dict__.get(name)
+    if cache is None or cache[0] != key or any(ref() is not t for ref, t in zip(cache[1], sources)):
+        cache = module.__dict__[name] = (key, [weakref.ref(t) for t in sources], compute())
+    return cache[2]
 
 
 @MODELS.register_module()

@@ -14,11 +14,13 @@ dilated 3 x 3 kernels on maps up to 28 x 28, and slower for undilated 3 x 3 ones
 leaves to ``nn.Conv2d`` (``layers.lk_conv``).
 
 ``CPUDepthwiseConv2d`` is an ``nn.Conv2d`` (same parameters, so checkpoints do not change) that takes this path for
-CPU tensors that need gradients. Its forward also avoids oneDNN's slow layout cases (NCHW input to kernels wider
-than 13, 13-wide kernels on channels-last input; see ``_conv``). Outputs and gradients equal ``nn.Conv2d``'s up to
-float rounding (the sums run in another order). CUDA tensors, tracing, scripting, ONNX export and ``torch.compile``
-run ``nn.Conv2d``'s own forward and backward (so FLOP counters, exporters and compilers see a plain convolution; the
-layout-dependent paths would not survive inductor's stride propagation).
+CPU tensors that need gradients. Its forward (``same_depthwise_conv``, which CPU inference paths also call directly)
+avoids oneDNN's slow layout cases (NCHW input to kernels wider than 13, 11- and 13-wide kernels on channels-last
+input) and drops the kernel taps that only ever meet the zero padding of a map smaller than the kernel
+(``crop_to_map``). Outputs and gradients equal ``nn.Conv2d``'s up to float rounding (the sums run in another
+order). CUDA tensors, tracing, scripting, ONNX export and ``torch.compile`` run ``nn.Conv2d``'s own forward and
+backward (so FLOP counters, exporters and compilers see a plain convolution; the layout-dependent paths would not
+survive inductor's stride propagation).
 """
 import torch
 import torch.nn.functional as F
@@ -59,14 +61,33 @@ _MAX_STRIDE = 3
 # oneDNN (torch 2.13) layout cases, measured by ``tools/analysis_tools/benchmark_dwconv.py --device cpu
 # [--channels-last]``: NCHW kernels wider than 13 run on a reference path (20-50x slower than channels-last), so
 # such inputs are converted to channels-last (the output stays channels-last, as the next layer accepts); and
-# channels-last kernels 13 wide run 2-3x slower than 15-wide ones, so those are zero-padded to 15 (exact: the extra
-# taps are zeros).
+# channels-last kernels 13 (11) wide run 2-3x (1.1-1.2x) slower than 15-wide ones, so those are zero-padded to 15
+# (exact: the extra taps are zeros).
 _NCHW_MAX_WIDTH = 13
-_PAD_WIDTH = {13: 15}
+_PAD_WIDTH = {11: 15, 13: 15}
+# oneDNN's convolution with a fused in-place sum (the op inductor's CPU fusion emits), where this build has it
+_FUSED_ADD = getattr(torch.ops.mkldnn, '_convolution_pointwise_', None)
+_FUSED_ADD_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 
-def _conv(x, weight, bias, padding, dilation):
-    """``F.conv2d`` of a 'same' depthwise conv on oneDNN's fast path for ``x``'s memory format."""
+def crop_to_map(weight, padding, dilation, size):
+    """``(weight, padding)`` of a 'same' conv without the taps that lie a map side or more from the centre: on a
+    map of ``size`` those only ever meet the zero padding (exact; e.g. a 31 x 31 kernel on a 7 x 7 map is 13 x 13)."""
+    half = [k // 2 for k in weight.shape[-2:]]
+    keep = [min(h, (s - 1) // d) for h, s, d in zip(half, size, dilation)]
+    if keep == half:
+        return weight, padding
+    weight = weight[..., half[0] - keep[0]:half[0] + keep[0] + 1, half[1] - keep[1]:half[1] + keep[1] + 1]
+    return weight, tuple(p - d * (h - k) for p, d, h, k in zip(padding, dilation, half, keep))
+
+
+def same_depthwise_conv(x, weight, bias, padding, dilation=(1, 1), add_to=None):
+    """``F.conv2d`` of a stride-1 'same' depthwise conv (one filter per channel of ``x``) on oneDNN's fast path for
+    ``x``'s memory format (see above), the kernel cropped to the map (``crop_to_map``); CPU inference paths without
+    autograd call it directly. ``add_to`` (inference only): a tensor of the output's shape and memory format that
+    the result is added to in place, in the conv's own pass for float32/bfloat16/float16 CPU tensors (oneDNN's
+    fused sum; one output buffer less, the same sums up to rounding)."""
+    weight, padding = crop_to_map(weight, padding, dilation, x.shape[-2:])
     channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
     if not channels_last and weight.shape[-1] > _NCHW_MAX_WIDTH:
         x, channels_last = x.contiguous(memory_format=torch.channels_last), True
@@ -75,7 +96,15 @@ def _conv(x, weight, bias, padding, dilation):
         extra = (width - weight.shape[-1]) // 2
         weight = F.pad(weight, [extra, extra])
         padding = (padding[0], padding[1] + extra)
-    return F.conv2d(x, weight, bias, 1, padding, dilation, x.shape[1])
+    if add_to is None:
+        return F.conv2d(x, weight, bias, 1, padding, dilation, x.shape[1])
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    if (_FUSED_ADD is not None and x.device.type == 'cpu' and x.dtype in _FUSED_ADD_DTYPES
+            and weight.dtype == x.dtype == add_to.dtype and add_to.is_contiguous(memory_format=layout)
+            and torch.backends.mkldnn.is_available()):
+        return _FUSED_ADD.binary(add_to, x, weight.contiguous(), bias, list(padding), [1, 1], list(dilation),
+                                 x.shape[1], 'add', 1.0, None, [], None)
+    return add_to.add_(F.conv2d(x, weight, bias, 1, padding, dilation, x.shape[1]))
 
 
 class _CPUDepthwiseConv2dFunction(torch.autograd.Function):
@@ -86,7 +115,7 @@ class _CPUDepthwiseConv2dFunction(torch.autograd.Function):
         ctx.save_for_backward(x, weight)
         ctx.geometry = padding, dilation
         ctx.has_bias = bias is not None
-        return _conv(x, weight, bias, padding, dilation)
+        return same_depthwise_conv(x, weight, bias, padding, dilation)
 
     @staticmethod
     @once_differentiable
@@ -97,19 +126,22 @@ class _CPUDepthwiseConv2dFunction(torch.autograd.Function):
         acc = torch.promote_types(weight.dtype, torch.float32)  # sums over samples in at least float32
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_x = _conv(grad_out, weight.flip((2, 3)), None, padding, dilation)
+            grad_x = same_depthwise_conv(grad_out, weight.flip((2, 3)), None, padding, dilation)
         if ctx.needs_input_grad[1]:
             # stride = dilation picks the dilated taps; oneDNN is slow for strides above 3, so those take every
-            # offset at stride 1 and keep each dilation-th
+            # offset at stride 1 and keep each dilation-th. Taps cropped by ``crop_to_map`` get zero gradients.
+            cropped, crop_padding = crop_to_map(weight, padding, dilation, (h, w))
             stride = tuple(d if d <= _MAX_STRIDE else 1 for d in dilation)
             planes = x.reshape(1, n * c, h, w)
-            if weight.shape[-1] > _NCHW_MAX_WIDTH:  # outputs wider than 13: the reference path again in NCHW
+            if cropped.shape[-1] > _NCHW_MAX_WIDTH:  # outputs wider than 13: the reference path again in NCHW
                 planes = planes.contiguous(memory_format=torch.channels_last)
-            planes = F.conv2d(planes, grad_out.reshape(n * c, 1, h, w), None, stride, padding, 1, n * c)
+            planes = F.conv2d(planes, grad_out.reshape(n * c, 1, h, w), None, stride, crop_padding, 1, n * c)
             step = tuple(d // s for d, s in zip(dilation, stride))
             if step != (1, 1):
                 planes = planes[..., ::step[0], ::step[1]]
-            grad_w = planes.view(n, c, 1, *weight.shape[2:]).sum(0, dtype=acc).to(weight.dtype)
+            grad_w = planes.reshape(n, c, 1, *cropped.shape[2:]).sum(0, dtype=acc).to(weight.dtype)
+            extra = [(k - kc) // 2 for k, kc in zip(weight.shape[2:], cropped.shape[2:])]
+            grad_w = F.pad(grad_w, [extra[1], extra[1], extra[0], extra[0]])
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_b = grad_out.sum((0, 2, 3), dtype=acc).to(weight.dtype)
         return grad_x, grad_w, grad_b, None, None
@@ -133,7 +165,7 @@ class CPUDepthwiseConv2d(nn.Conv2d):
             return super().forward(x)
         weight, bias = self.weight, self.bias
         if not (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)):
-            return _conv(x, weight, bias, self.padding, self.dilation)
+            return same_depthwise_conv(x, weight, bias, self.padding, self.dilation)
         if torch.is_autocast_enabled('cpu'):  # the backward convs then see one dtype, as nn.Conv2d's would
             dtype = torch.get_autocast_dtype('cpu')
             x, weight = x.to(dtype), weight.to(dtype)

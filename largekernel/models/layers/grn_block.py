@@ -44,7 +44,10 @@ class GRNFFNBlock(nn.Module):
         inplace = (not torch.is_grad_enabled() and y is not x and not torch.jit.is_tracing()
                    and not torch.onnx.is_in_onnx_export())
         y = self.se(y, inplace=inplace) if isinstance(self.se, SEBlock) else self.se(y)
-        z = self.pwconv1(y.permute(0, 2, 3, 1))
+        return self._ffn(x, self.pwconv1(y.permute(0, 2, 3, 1)), inplace)
+
+    def _ffn(self, x, z, inplace):
+        """The block after the first linear: ``z`` is its NHWC output, ``x`` the block input."""
         h = self.act(z)
         y = self.pwconv2(self.grn(h, inplace=inplace, workspace=z if inplace and h is not z else None))
         y = y.permute(0, 3, 1, 2)

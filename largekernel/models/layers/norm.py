@@ -55,7 +55,8 @@ def spatial_l2_norm(x, workspace=None):
 
     ``x.square().sum().sqrt()`` rather than ``torch.linalg.vector_norm``: on CPU the library norm over two
     non-innermost dims was the slowest op of a UniRepLKNet-T forward after the matrix products (``torch.profiler``),
-    with the same float32 result up to rounding. float16 keeps ``vector_norm``, which accumulates in float32: float16 squares overflow above 256.
+    with the same float32 result up to rounding. float16 keeps ``vector_norm``, which accumulates in float32:
+    float16 squares overflow above 256.
     """
     if x.dtype == torch.float16:
         return torch.linalg.vector_norm(x, ord=2, dim=(1, 2), keepdim=True)

@@ -16,6 +16,9 @@ class SEBlock(nn.Module):
 
     def forward(self, x, inplace=False):
         """``inplace=True`` gates ``x`` in place (for inference on a temporary ``x``)."""
-        s = F.adaptive_avg_pool2d(x, 1)
-        s = self.up(F.relu(self.down(s), inplace=True)).sigmoid()
+        s = self.gate(F.adaptive_avg_pool2d(x, 1))
         return x.mul_(s) if inplace else x * s
+
+    def gate(self, pooled):
+        """The (N, C, 1, 1) sigmoid gate of the pooled (N, C, 1, 1) input."""
+        return self.up(F.relu(self.down(pooled), inplace=True)).sigmoid()
