@@ -9,6 +9,7 @@ from torch import nn
 from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.models.backbones.shiftwise import (ShiftWise, ShiftWiseConv, ghost_split, rep_channel_count,
                                                     shift_tables)
+from largekernel.models.layers import lk_conv
 from largekernel.utils import count_macs, count_params
 from largekernel.utils.model_index import list_models
 
@@ -218,6 +219,39 @@ def test_operator_deploy_equivalence(padding, impl):
         assert rel_err(op(x), expected) <= 1e-10 and rel_err(op(x), expected) <= 1e-10
 
 
+@pytest.mark.parametrize('channels_last', [False, True], ids=['nchw', 'channels_last'])
+@pytest.mark.parametrize('kernel_size, size', [(13, (9, 7)), (51, (12, 20)), (47, (5, 4))])
+def test_conv_impls_agree_in_training_and_inference(kernel_size, size, channels_last):
+    """The strips on the CPU paths (``conv_impl='cpu'``, the default without CUDA) give ``F.conv2d``'s output and
+    gradients, in training and in the deploy form's inference (input channel order), maps smaller than M included."""
+    ops = {impl: make_op(10, kernel_size, conv_impl=impl) for impl in ('native', 'cpu')}
+    assert ops['cpu'].functional_conv_impls == {'cpu': 2}
+    x = torch.randn(2, 10, *size, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    grad = torch.randn(2, 10, *size, dtype=torch.float64)
+    results = {}
+    for impl, op in ops.items():
+        xi = x.clone().requires_grad_()
+        out = op.train()(xi)
+        out.backward(grad)
+        results[impl] = [out, xi.grad, *(c.weight.grad for c in op.lk_convs)]
+    for ours, ref in zip(results['cpu'], results['native']):
+        assert rel_err(ours, ref) <= 1e-12
+    with torch.no_grad():
+        for op in ops.values():
+            op.eval().reparameterize()
+        assert rel_err(ops['cpu'](x), ops['native'](x)) <= 1e-12
+
+
+def test_backbone_logs_the_strips_implementation(monkeypatch):
+    messages = []
+    monkeypatch.setattr(lk_conv, 'print_log', lambda msg, logger=None: messages.append(msg))
+    monkeypatch.setattr(lk_conv, '_LOGGED', set())
+    ShiftWise(TINY_ARCH, kernel_sizes=TINY_KERNELS, conv_impl='native')
+    assert messages == ['ShiftWise: depthwise convs larger than 5x5: 10 native']  # 5 blocks, two strips each
+
+
 def test_operator_low_precision_and_determinism():
     op = make_op(10, 13).float()
     x = torch.randn(2, 10, 12, 12)
@@ -245,6 +279,8 @@ def test_operator_count_macs_is_the_official_group_conv():
     (dict(kernel_size=13, padding='paper', impl='strip'), "impl='strip' needs padding='code'"),
     (dict(kernel_size=13, ghost_ratio=1.0), 'ghost_ratio must lie in \\[0, 1\\), got 1.0'),
     (dict(kernel_size=13, num_edges=0), 'num_edges must be a positive int, got 0'),
+    (dict(kernel_size=13, conv_impl='igemm'), "unknown conv_impl 'igemm'"),
+    (dict(kernel_size=13, impl='shift', conv_impl='cpu'), "conv_impl='cpu' runs the strips of impl='strip'"),
 ])
 def test_operator_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):

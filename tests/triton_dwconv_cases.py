@@ -38,7 +38,7 @@ LARGE_CASES = {
     'strip51x5_fp16_56': ((4, 124, 56, 56), (51, 5), 'float16', False, True),
     'strip5x51_bf16_cl_28': ((4, 192, 28, 28), (5, 51), 'bfloat16', True, False),
 }
-EXTRA = ('autocast', 'unbatched', 'non_contiguous', 'empty_batch', 'backbone')
+EXTRA = ('autocast', 'unbatched', 'non_contiguous', 'empty_batch', 'backbone', 'shiftwise')
 
 
 def _relative(ours, ref):
@@ -132,7 +132,8 @@ def _check_autocast(device):
 def check_extra(name, device):
     """``autocast`` (see ``_check_autocast``), ``unbatched`` (a (C, H, W) input), ``non_contiguous`` (a sliced
     input), ``empty_batch`` (N = 0), ``backbone`` (a tiny UniRepLKNet with ``conv_impl='triton'`` vs ``'native'``,
-    training and deploy forms)."""
+    training and deploy forms), ``shiftwise`` (the SW operator's strips on Triton vs ``F.conv2d``: output and
+    gradients in training, deploy output)."""
     import torch
 
     if name == 'autocast':
@@ -150,6 +151,8 @@ def check_extra(name, device):
         return errors, ok and all(p.grad is not None and not p.grad.any() for p in ours.parameters()), 'float32'
     if name == 'backbone':
         return (*_check_backbone(device), 'float32')
+    if name == 'shiftwise':
+        return (*_check_shiftwise(device), 'float32')
     raise KeyError(f'unknown check {name!r}; valid: {EXTRA}')
 
 
@@ -186,6 +189,33 @@ def _check_backbone(device):
         errors[form] = max(_relative(o, r.double()) for o, r in zip(outs[1], outs[0]))
         impls_ok &= any(conv_impl(m) == 'triton' for m in models[1].modules())
     return errors, impls_ok
+
+
+def _check_shiftwise(device):
+    import torch
+
+    from largekernel.models.backbones.shiftwise import ShiftWiseConv
+
+    ops = []
+    for impl in ('native', 'triton'):
+        torch.manual_seed(0)
+        ops.append(ShiftWiseConv(6, 13, conv_impl=impl).to(device))
+    ops[1].load_state_dict(ops[0].state_dict())
+    x = torch.randn(2, 6, 9, 7, device=device)
+    grad = torch.randn(2, 6, 9, 7, device=device)
+    results = []
+    for op in ops:
+        xi = x.clone().requires_grad_()
+        out = op(xi)
+        out.backward(grad)
+        results.append([out.detach(), xi.grad, *(c.weight.grad for c in op.lk_convs)])
+    errors = {f'train_{i}': _relative(o, r.double()) for i, (o, r) in enumerate(zip(results[1], results[0]))}
+    with torch.no_grad():
+        for op in ops:
+            op.eval().reparameterize()
+        outs = [op(x) for op in ops]
+    errors['deploy'] = _relative(outs[1], outs[0].double())
+    return errors, ops[1].functional_conv_impls == {'triton': 2}
 
 
 def run(names, device):

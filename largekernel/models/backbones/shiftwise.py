@@ -27,11 +27,12 @@ The SW operator (§3.2-3.6) replaces an M x N / N x M strip pair by ceil(M/N) N 
 Implementation (no custom CUDA): filters sharing a strip position are summed over the edges (everything before
 the BNs is linear), which gives per-path filters; with the code's padding the shifted N x N windows tile the strip
 exactly, so the horizontal path *is* a depth-wise N x (N nk) convolution and the vertical one an (N nk) x N
-convolution (an exact equivalent); both run as stock ``conv2d``, so the operator works on CPU and GPU, in
-fp16/bf16 (the official CUDA op is fp32-only), with no atomics of its own (deterministic on CPU, and on GPU under
-``torch.use_deterministic_algorithms``). The deploy form caches its assembled kernels for inference, where it runs
-the strips over all channels in input order (the ghost channels as identity taps) instead of gathering the
-shift-wise channels; the SW-v2 block also folds its BN into them (``ShiftWiseBlock._forward``). The shift
+convolution (an exact equivalent); both run as depthwise convolutions on ``conv_impl`` (``F.conv2d``, the CPU
+paths of ``layers.depthwise`` or the Triton kernels), so the operator works on CPU and GPU, in fp16/bf16 (the
+official CUDA op is fp32-only), with no atomics of its own (deterministic on CPU, and on GPU under
+``torch.use_deterministic_algorithms``). The deploy form caches its assembled kernels for inference; on the CPU
+paths it runs the strips over all channels in input order (the ghost channels as identity taps) instead of
+gathering the shift-wise channels, and the SW-v2 block folds its BN into them (``ShiftWiseBlock._forward``). The shift
 tables are buffers (saved in checkpoints). ``count_macs`` reports the official group conv's MACs on the
 (H + 2p - N + 1)^2 map, as the paper counts, not our strips'.
 
@@ -55,12 +56,15 @@ from ...registry import MODELS
 from ..layers import (DropPath, LayerNorm2d, SEBlock, build_batch_norm, build_downsample_layers, build_stages,
                       conv_from_kernel, conv_norm_downsample, conv_stem, fuse_bn, layer_scale, maybe_checkpoint,
                       norm_conv_downsample, patchify_stem, scale_channels)
-from ..layers.depthwise import same_depthwise_conv
+from ..layers.depthwise import cpu_depthwise_conv2d, same_depthwise_conv
+from ..layers.triton_dwconv import check_triton_usable
+from ..layers.triton_dwconv import depthwise_conv2d as triton_depthwise_conv2d
 from ..layers.grn_block import GRNFFNBlock
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
 PADDINGS = ('code', 'paper')
 IMPLS = ('strip', 'shift')
+CONV_IMPLS = ('auto', 'native', 'cpu', 'triton')
 
 
 def rep_channel_count(channels, ghost_ratio):
@@ -105,6 +109,10 @@ class ShiftWiseConv(nn.Module):
         padding (str): ``'code'`` (N - 1, crop 1; released model) or ``'paper'`` (N // 2).
         impl (str | None): ``'strip'`` (assembled depth-wise strips; code padding only) or ``'shift'`` (explicit
             shift-add of the group conv output); None picks ``'strip'`` when possible.
+        conv_impl (str): the strip convolutions (impl 'strip'): ``'native'`` (``F.conv2d``), ``'cpu'`` (the CPU
+            paths of ``layers.depthwise``: fast backward, layouts, kernels cropped to the map; ``F.conv2d`` on other
+            devices), ``'triton'`` (``layers.triton_dwconv``; CUDA) or ``'auto'`` (``'cpu'`` without CUDA, else
+            ``'native'``, as ``layers.lk_conv`` decides for strips).
         deploy (bool): inference form: one merged conv, the three BNs folded into per-path scales and one bias.
         norm_cfg (dict): the three post-shift BatchNorms (``dict(type='SyncBN')`` in the official code).
         seed (int): seed of the ghost split and of the shift tables (123 in the official code).
@@ -113,7 +121,8 @@ class ShiftWiseConv(nn.Module):
     """
 
     def __init__(self, channels, kernel_size, small_kernel=3, *, ghost_ratio=0.23, num_branches=2, num_edges=4,
-                 padding='code', impl=None, deploy=False, norm_cfg=None, seed=123, rep_channels=None):
+                 padding='code', impl=None, conv_impl='auto', deploy=False, norm_cfg=None, seed=123,
+                 rep_channels=None):
         super().__init__()
         if not (isinstance(channels, int) and channels >= 1):
             raise ValueError(f'ShiftWiseConv: channels must be a positive int, got {channels!r}')
@@ -127,6 +136,15 @@ class ShiftWiseConv(nn.Module):
         impl = impl or ('strip' if padding == 'code' else 'shift')
         if impl not in IMPLS:
             raise ValueError(f'ShiftWiseConv: unknown impl {impl!r}; valid: {IMPLS} or None')
+        if conv_impl not in CONV_IMPLS:
+            raise ValueError(f'ShiftWiseConv: unknown conv_impl {conv_impl!r}; valid: {CONV_IMPLS}')
+        if impl == 'shift' and conv_impl in ('cpu', 'triton'):
+            raise ValueError(f"ShiftWiseConv: conv_impl={conv_impl!r} runs the strips of impl='strip'; impl='shift' "
+                             "has none (use conv_impl='auto' or 'native')")
+        if conv_impl == 'triton':
+            check_triton_usable()
+        elif conv_impl == 'auto':
+            conv_impl = 'native' if torch.cuda.is_available() else 'cpu'
         if impl == 'strip' and padding != 'code':
             raise ValueError("ShiftWiseConv: impl='strip' needs padding='code' (with padding='paper' the windows "
                              "centred outside the image are dropped, which no strip convolution does); use "
@@ -148,7 +166,9 @@ class ShiftWiseConv(nn.Module):
         self.deploy = deploy
         self.channels, self.kernel_size, self.small_kernel = channels, kernel_size, small_kernel
         self.rep_channels, self.nk = len(rep), math.ceil(kernel_size / small_kernel)
-        self.num_edges, self.padding, self.impl = num_edges, padding, impl
+        self.num_edges, self.padding, self.impl, self.conv_impl = num_edges, padding, impl, conv_impl
+        # the large depthwise convs this module runs as functions (reported by ``layers.log_conv_impls``)
+        self.functional_conv_impls = {conv_impl: 2} if impl == 'strip' else {}
         self.pad = small_kernel - 1 if padding == 'code' else small_kernel // 2  # of the group conv
         device = torch.empty(0).device  # the default device (e.g. 'meta' inside ``with torch.device('meta')``)
         h, v, s = shift_tables(self.rep_channels, self.nk, num_edges, seed)  # cached: same in every block
@@ -251,10 +271,11 @@ class ShiftWiseConv(nn.Module):
         return torch.cat([self.rep_index, self.ghost_index])
 
     def input_order_inference(self):
-        """Whether ``forward_input_order`` applies: deploy form, impl 'strip', eager inference (no gradients, not
-        traced, exported or compiled)."""
-        return (self.deploy and self.impl == 'strip' and not torch.is_grad_enabled() and not torch.jit.is_tracing()
-                and not torch.onnx.is_in_onnx_export() and not torch.compiler.is_compiling())
+        """Whether ``forward_input_order`` applies: deploy form, impl 'strip', conv_impl 'cpu' (it was measured
+        on CPU), eager inference (no gradients, not traced, exported or compiled)."""
+        return (self.deploy and self.impl == 'strip' and self.conv_impl == 'cpu' and not torch.is_grad_enabled()
+                and not torch.jit.is_tracing() and not torch.onnx.is_in_onnx_export()
+                and not torch.compiler.is_compiling())
 
     def forward_input_order(self, x, norm=None):
         """The deploy operator (with ``norm`` folded in) on channels-last ``x``, channels in input order (see
@@ -266,8 +287,12 @@ class ShiftWiseConv(nn.Module):
 
     # -- forward ---------------------------------------------------------------------------------------------------
     def _strips(self, x, kh, kv):
-        """Depth-wise horizontal and vertical strip convolutions of ``x``."""
+        """Depth-wise horizontal and vertical strip convolutions of ``x`` (on ``conv_impl``)."""
         r, p = kv.shape[2] // 2, self.small_kernel // 2
+        if self.conv_impl == 'cpu':
+            return cpu_depthwise_conv2d(x, kh, None, (p, r)), cpu_depthwise_conv2d(x, kv, None, (r, p))
+        if self.conv_impl == 'triton':
+            return triton_depthwise_conv2d(x, kh), triton_depthwise_conv2d(x, kv)
         if torch.is_grad_enabled():
             # oneDNN's NCHW depth-wise conv has no fast path for very wide kernels: the
             # horizontal strip runs as a vertical one on the transposed map (also the fastest backward).
@@ -354,11 +379,11 @@ class ShiftWiseBlock(GRNFFNBlock):
     SW operator stays (the official inference model keeps it too)."""
 
     def __init__(self, dim, kernel_size, small_kernel=3, *, ghost_ratio=0.23, num_branches=2, num_edges=4,
-                 padding='code', impl=None, drop_path=0.0, layer_scale_init_value=1e-6, deploy=False, with_cp=False,
-                 norm_cfg=None, seed=123, use_se=True):
+                 padding='code', impl=None, conv_impl='auto', drop_path=0.0, layer_scale_init_value=1e-6,
+                 deploy=False, with_cp=False, norm_cfg=None, seed=123, use_se=True):
         mixer = ShiftWiseConv(dim, kernel_size, small_kernel, ghost_ratio=ghost_ratio, num_branches=num_branches,
-                              num_edges=num_edges, padding=padding, impl=impl, deploy=deploy, norm_cfg=norm_cfg,
-                              seed=seed)
+                              num_edges=num_edges, padding=padding, impl=impl, conv_impl=conv_impl, deploy=deploy,
+                              norm_cfg=norm_cfg, seed=seed)
         super().__init__(dim, mixer, build_batch_norm(dim, norm_cfg), drop_path=drop_path,
                          layer_scale_init_value=layer_scale_init_value, deploy=deploy, with_cp=with_cp,
                          norm_cfg=norm_cfg)
@@ -426,6 +451,8 @@ class ShiftWise(LargeKernelBackbone):
         num_edges (int): shift-add edges E (4).
         padding (str): ``'code'`` (default, the released model) or ``'paper'``; see ``ShiftWiseConv``.
         impl (str | None): ``'strip'`` or ``'shift'``; see ``ShiftWiseConv``.
+        conv_impl (str): the strip convolutions: ``'auto'``, ``'native'``, ``'cpu'`` or ``'triton'``; see
+            ``ShiftWiseConv``.
         seed (int): seed of the ghost splits and shift tables (123: the official ones; checkpoints carry them).
         drop_path_rate (float): stochastic depth, rising linearly over all blocks (SW-tiny: 0.2).
         layer_scale_init_value (float | None): initial layer scale (1e-6); None or 0 disables it.
@@ -444,8 +471,8 @@ class ShiftWise(LargeKernelBackbone):
     }
 
     def __init__(self, arch='tiny', *, in_channels=3, kernel_sizes=(51, 49, 47, 13), small_kernel=3,
-                 ghost_ratio=0.23, num_branches=2, num_edges=4, padding='code', impl=None, seed=123,
-                 drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, use_se=True, with_cp=False,
+                 ghost_ratio=0.23, num_branches=2, num_edges=4, padding='code', impl=None, conv_impl='auto',
+                 seed=123, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, use_se=True, with_cp=False,
                  deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0,
                  norm_eval=False, channels_last=False, init_cfg=None):
         arch = resolve_arch('ShiftWise', arch, self.arch_zoo, ('depths', 'dims'))
@@ -462,7 +489,7 @@ class ShiftWise(LargeKernelBackbone):
         self.downsample_layers = build_downsample_layers(conv_stem(in_channels, dims[0]), dims, conv_norm_downsample)
         self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: ShiftWiseBlock(
             dims[i], self.kernel_sizes[i], small_kernel, ghost_ratio=ghost_ratio, num_branches=num_branches,
-            num_edges=num_edges, padding=padding, impl=impl, drop_path=rate,
+            num_edges=num_edges, padding=padding, impl=impl, conv_impl=conv_impl, drop_path=rate,
             layer_scale_init_value=layer_scale_init_value, deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg,
             seed=seed, use_se=use_se))
         trunc_normal_init(self)
@@ -481,13 +508,13 @@ class ShiftWiseV1Block(nn.Module):
     re-parameterises (``large_kernel``; the LN cannot be folded)."""
 
     def __init__(self, dim, kernel_size, small_kernel=3, *, ghost_ratio=0.23, num_branches=2, num_edges=4,
-                 padding='code', impl=None, drop_path=0.0, layer_scale_init_value=1e-6, use_se=False, deploy=False,
-                 with_cp=False, norm_cfg=None, seed=123):
+                 padding='code', impl=None, conv_impl='auto', drop_path=0.0, layer_scale_init_value=1e-6,
+                 use_se=False, deploy=False, with_cp=False, norm_cfg=None, seed=123):
         super().__init__()
         self.with_cp = with_cp
         self.large_kernel = ShiftWiseConv(dim, kernel_size, small_kernel, ghost_ratio=ghost_ratio,
                                           num_branches=num_branches, num_edges=num_edges, padding=padding, impl=impl,
-                                          deploy=deploy, norm_cfg=norm_cfg, seed=seed,
+                                          conv_impl=conv_impl, deploy=deploy, norm_cfg=norm_cfg, seed=seed,
                                           rep_channels=v1_rep_channels(dim, ghost_ratio))
         self.norm = LayerNorm2d(dim, eps=1e-6) if use_se else nn.LayerNorm(dim, eps=1e-6)
         self.se = SEBlock(dim, reduction=4) if use_se else None
@@ -544,8 +571,8 @@ class ShiftWiseV1(LargeKernelBackbone):
     }
 
     def __init__(self, arch='tiny', *, in_channels=3, width_factor=1.3, kernel_sizes=(51, 49, 47, 13),
-                 small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4, padding='code', impl=None, seed=123,
-                 use_se=False, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False,
+                 small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4, padding='code', impl=None,
+                 conv_impl='auto', seed=123, use_se=False, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False,
                  deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0,
                  norm_eval=False, channels_last=False, init_cfg=None):
         arch = resolve_arch('ShiftWiseV1', arch, self.arch_zoo, ('depths', 'dims'), ('width_factor',))
@@ -566,7 +593,7 @@ class ShiftWiseV1(LargeKernelBackbone):
                                                          norm_conv_downsample)
         self.stages = build_stages(depths, drop_path_rate, lambda i, j, rate: ShiftWiseV1Block(
             dims[i], self.kernel_sizes[i], small_kernel, ghost_ratio=ghost_ratio, num_branches=num_branches,
-            num_edges=num_edges, padding=padding, impl=impl, drop_path=rate,
+            num_edges=num_edges, padding=padding, impl=impl, conv_impl=conv_impl, drop_path=rate,
             layer_scale_init_value=layer_scale_init_value, use_se=use_se, deploy=deploy, with_cp=with_cp,
             norm_cfg=norm_cfg, seed=seed))
         trunc_normal_init(self)

@@ -99,11 +99,14 @@ _LOGGED = set()
 
 def log_conv_impls(module, name=None):
     """Log (mmengine ``print_log``, current logger) how many undilated depthwise convs larger than 5 x 5 in
-    ``module`` run on each implementation, e.g. ``RepLKNet: depthwise convs larger than 5x5: 24 triton``; each
-    distinct line once per process (tools that build many models do not repeat it)."""
+    ``module`` run on each implementation, e.g. ``RepLKNet: depthwise convs larger than 5x5: 24 triton`` (modules
+    plus the ``functional_conv_impls`` that submodules declare); each distinct line once per process (tools that
+    build many models do not repeat it)."""
     counts = Counter(conv_impl(m) for m in module.modules()
                      if isinstance(m, nn.Conv2d) and m.groups == m.in_channels == m.out_channels > 1
                      and max(m.kernel_size) > LARGE and m.dilation == (1, 1))
+    for m in module.modules():  # modules that run such convs as functions declare them (the ShiftWise operator)
+        counts.update(getattr(m, 'functional_conv_impls', {}))
     summary = ', '.join(f'{n} {impl}' for impl, n in sorted(counts.items())) or 'none as modules'
     message = f'{name or type(module).__name__}: depthwise convs larger than {LARGE}x{LARGE}: {summary}'
     if message not in _LOGGED:
