@@ -289,7 +289,9 @@ class ShiftWiseConv(nn.Module):
     def _strips(self, x, kh, kv):
         """Depth-wise horizontal and vertical strip convolutions of ``x`` (on ``conv_impl``)."""
         r, p = kv.shape[2] // 2, self.small_kernel // 2
-        if self.conv_impl == 'cpu':
+        # compiled, the CPU paths would run as plain F.conv2d anyway; inductor's training graph of the horizontal
+        # strip on channels-last input corrupted the heap (SW-tiny, batch 8, torch 2.13), the 'native' one below not
+        if self.conv_impl == 'cpu' and not torch.compiler.is_compiling():
             return cpu_depthwise_conv2d(x, kh, None, (p, r)), cpu_depthwise_conv2d(x, kv, None, (r, p))
         if self.conv_impl == 'triton':
             return triton_depthwise_conv2d(x, kh), triton_depthwise_conv2d(x, kv)
@@ -572,8 +574,8 @@ class ShiftWiseV1(LargeKernelBackbone):
 
     def __init__(self, arch='tiny', *, in_channels=3, width_factor=1.3, kernel_sizes=(51, 49, 47, 13),
                  small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4, padding='code', impl=None,
-                 conv_impl='auto', seed=123, use_se=False, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, with_cp=False,
-                 deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0,
+                 conv_impl='auto', seed=123, use_se=False, drop_path_rate=0.0, layer_scale_init_value=1e-6,
+                 norm_cfg=None, with_cp=False, deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0,
                  norm_eval=False, channels_last=False, init_cfg=None):
         arch = resolve_arch('ShiftWiseV1', arch, self.arch_zoo, ('depths', 'dims'), ('width_factor',))
         depths, width_factor = tuple(arch['depths']), arch.get('width_factor', width_factor)
