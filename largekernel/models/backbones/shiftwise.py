@@ -575,8 +575,8 @@ class ShiftWiseV1(LargeKernelBackbone):
     def __init__(self, arch='tiny', *, in_channels=3, width_factor=1.3, kernel_sizes=(51, 49, 47, 13),
                  small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4, padding='code', impl=None,
                  conv_impl='auto', seed=123, use_se=False, drop_path_rate=0.0, layer_scale_init_value=1e-6,
-                 norm_cfg=None, with_cp=False, deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0,
-                 norm_eval=False, channels_last=False, init_cfg=None):
+                 norm_cfg=None, with_cp=False, deploy=False, out_indices=(3,), out_norms=True,
+                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
         arch = resolve_arch('ShiftWiseV1', arch, self.arch_zoo, ('depths', 'dims'), ('width_factor',))
         depths, width_factor = tuple(arch['depths']), arch.get('width_factor', width_factor)
         check_stage_lengths('ShiftWiseV1', depths=depths, dims=arch['dims'])
