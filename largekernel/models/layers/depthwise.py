@@ -147,6 +147,22 @@ class _CPUDepthwiseConv2dFunction(torch.autograd.Function):
         return grad_x, grad_w, grad_b, None, None
 
 
+def cpu_depthwise_conv2d(x, weight, bias, padding, dilation=(1, 1)):
+    """``F.conv2d(x, weight, bias, 1, padding, dilation, groups=C)`` of a 'same' depthwise conv, on the fast CPU
+    paths of the module docstring for 4-D CPU tensors (``CPUDepthwiseConv2d``'s forward, for weights computed from
+    other parameters); ``F.conv2d`` itself on other devices and when traced, exported or compiled."""
+    if (x.device.type != 'cpu' or x.dim() != 4 or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+            or torch.compiler.is_compiling()):
+        return F.conv2d(x, weight, bias, 1, padding, dilation, weight.shape[0])
+    if not (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)):
+        return same_depthwise_conv(x, weight, bias, padding, dilation)
+    if torch.is_autocast_enabled('cpu'):  # the backward convs then see one dtype, as nn.Conv2d's would
+        dtype = torch.get_autocast_dtype('cpu')
+        x, weight = x.to(dtype), weight.to(dtype)
+        bias = None if bias is None else bias.to(dtype)
+    return _CPUDepthwiseConv2dFunction.apply(x, weight, bias, tuple(padding), tuple(dilation))
+
+
 class CPUDepthwiseConv2d(nn.Conv2d):
     """``nn.Conv2d(C, C, k, padding=dilation * (k // 2), dilation=dilation, groups=C)`` with the fast CPU paths of
     the module docstring; any other geometry is refused (odd kernel sides, stride 1, zero 'same' padding)."""
@@ -163,19 +179,3 @@ class CPUDepthwiseConv2d(nn.Conv2d):
         if torch.jit.is_scripting():
             return super().forward(x)
         return cpu_depthwise_conv2d(x, self.weight, self.bias, self.padding, self.dilation)
-
-
-def cpu_depthwise_conv2d(x, weight, bias, padding, dilation=(1, 1)):
-    """``F.conv2d(x, weight, bias, 1, padding, dilation, groups=C)`` of a 'same' depthwise conv, on the fast CPU
-    paths of the module docstring for 4-D CPU tensors (``CPUDepthwiseConv2d``'s forward, for weights computed from
-    other parameters); ``F.conv2d`` itself on other devices and when traced, exported or compiled."""
-    if (x.device.type != 'cpu' or x.dim() != 4 or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
-            or torch.compiler.is_compiling()):
-        return F.conv2d(x, weight, bias, 1, padding, dilation, weight.shape[0])
-    if not (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)):
-        return same_depthwise_conv(x, weight, bias, padding, dilation)
-    if torch.is_autocast_enabled('cpu'):  # the backward convs then see one dtype, as nn.Conv2d's would
-        dtype = torch.get_autocast_dtype('cpu')
-        x, weight = x.to(dtype), weight.to(dtype)
-        bias = None if bias is None else bias.to(dtype)
-    return _CPUDepthwiseConv2dFunction.apply(x, weight, bias, tuple(padding), tuple(dilation))
