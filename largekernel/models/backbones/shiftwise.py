@@ -251,7 +251,7 @@ class ShiftWiseConv(nn.Module):
         return inference_cache(self, '_input_order_cache', sources, lambda: self._input_order_kernels(norm))
 
     def _input_order_kernels(self, norm):
-        kh, kv = self._deploy_kernels()  # not cached on its own: only these kernels are kept
+        kh, kv = self.deploy_kernels()
         channels, centre = self.channels, (kh.shape[2] // 2, kh.shape[3] // 2)
         full_h = kh.new_zeros(channels, *kh.shape[1:]).index_copy_(0, self.rep_index, kh)
         full_h[self.ghost_index, 0, centre[0], centre[1]] = 1
