@@ -7,10 +7,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from largekernel.models import SLaK, UniRepLKNet
+from largekernel.models import ShiftWise, SLaK, UniConvNet, UniRepLKNet
+from largekernel.models.backbones.shiftwise import ShiftWiseV1
 from largekernel.models.backbones.base import randomize_bn_stats
 from largekernel.models.backbones.unireplknet import DilatedReparamBlock, UniRepLKNetBlock
-from largekernel.models.layers import depthwise, lk_conv
+from largekernel.models.layers import depthwise, grn_block, inference, lk_conv
 from largekernel.models.layers.depthwise import CPUDepthwiseConv2d, same_depthwise_conv
 from largekernel.models.layers.lk_conv import build_depthwise_conv, conv_impl
 from largekernel.models.layers.norm import GRN, spatial_l2_norm
@@ -200,6 +201,122 @@ def test_inplace_inference_gives_the_out_of_place_result(kernel, deploy):
     with torch.no_grad():
         out = block(x)
     assert torch.equal(x, copy) and torch.equal(out, reference)
+
+
+UR_ARCH = dict(depths=(1, 1, 2, 1), dims=(8, 16, 24, 32), kernel_sizes=((3,), (13,), (13, 3), (13,)))
+
+
+def grn_backbone(family, dtype=torch.float32):
+    """A small deploy-form UniRepLKNet or SW (both built of GRN FFN blocks) with random statistics and GRN, and
+    linear weights of unit gain and layer scales of 1 (the default 1e-6 would hide the FFN's output)."""
+    torch.manual_seed(0)
+    if family == 'unireplknet':
+        model = UniRepLKNet(UR_ARCH, out_indices=(0, 1, 2, 3), layer_scale_init_value=1.0)
+    else:
+        model = ShiftWise(dict(depths=(1, 1, 2, 1), dims=(10, 12, 16, 20)), kernel_sizes=(13, 11, 9, 7),
+                          out_indices=(0, 1, 2, 3), layer_scale_init_value=1.0)
+    randomize_bn_stats(model)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, GRN):
+                module.gamma.normal_()
+                module.beta.normal_()
+            elif isinstance(module, nn.Linear):  # hidden activations of order 1 (GELU's curved part)
+                module.weight.normal_(0, module.in_features ** -0.5)
+    model.switch_to_deploy()
+    return model.to(dtype).eval()
+
+
+@pytest.mark.parametrize('family', ['unireplknet', 'shiftwise'])
+@pytest.mark.parametrize('chunk_rows', [40, 2 * 48, 1000])  # part of a sample, two samples, the whole batch
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_streamed_ffn_gives_the_plain_result(family, chunk_rows, dtype, monkeypatch):
+    """Deploy inference streams the FFN in chunks once the hidden activation is large (forced here on small maps):
+    the same output as the module-by-module path, in every chunking, for float32 and bfloat16."""
+    model = grn_backbone(family, dtype)
+    x = torch.randn(3, 3, 64, 48, dtype=dtype)  # stage 1: 16 x 12 = 192 pixels
+    expected = model(x)  # gradients on: every module called in turn, nothing streamed
+    streamed = []
+    monkeypatch.setattr(inference, 'STREAM_MIN_BYTES', 0)
+    plain = grn_block.GRNFFNBlock._streamed_ffn
+    monkeypatch.setattr(grn_block.GRNFFNBlock, '_streamed_ffn',
+                        lambda self, *args: streamed.append(args[1].shape) or plain(self, *args))
+    for block in model.modules():  # chunks of chunk_rows stage-1 pixels
+        if isinstance(block, grn_block.GRNFFNBlock) and block.pwconv1.in_features == model.channels[0]:
+            hidden = block.pwconv1.out_features
+    monkeypatch.setattr(inference, 'STREAM_CHUNK_BYTES', chunk_rows * hidden * x.element_size())
+    with torch.no_grad():
+        outs = model(x)
+    assert len(streamed) == sum(model.depths)  # every block streamed
+    tol = 1e-5 if dtype == torch.float32 else 2e-2
+    for out, ref in zip(outs, expected):
+        assert out.dtype == dtype and torch.allclose(out.float(), ref.float(), rtol=tol, atol=tol * ref.abs().max().item())
+
+
+def test_streaming_is_chosen_only_where_it_applies(monkeypatch):
+    """Large hidden activations stream; small ones, fp16, autocast, the training form, train mode and forward
+    hooks (count_macs) keep the module-by-module path."""
+    model = grn_backbone('unireplknet')
+    block = model.stages[0][0]
+    y = torch.randn(2, 8, 32, 32)  # hidden: 2 * 32 * 32 * 32 * 4 bytes = 256 KiB
+    with torch.no_grad():
+        monkeypatch.setattr(inference, 'STREAM_MIN_BYTES', 256 * 2 ** 10)
+        assert block.streams(y)
+        assert not block.streams(y[:, :, :16])  # half the bytes
+        assert not block.streams(y.half())
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            assert not block.streams(y)
+        block.train()
+        assert not block.streams(y)
+        block.eval()
+        handle = block.pwconv2.register_forward_hook(lambda *args: None)
+        assert not block.streams(y)
+        handle.remove()
+        assert grn_backbone('unireplknet').eval().stages[0][0].streams(y)
+        training_form = UniRepLKNet(UR_ARCH).eval()
+        assert not training_form.stages[0][0].streams(y)
+
+
+MLP_FAMILIES = {  # the families whose FFN is Linear -> GELU -> Linear (layers.inference.mlp)
+    'slak': lambda: SLaK(dict(depths=(1, 1, 1, 1), dims=(8, 16, 32, 64)), out_indices=(0, 1, 2, 3)),
+    'shiftwise_v1': lambda: ShiftWiseV1(dict(depths=(1, 1, 1, 1), dims=(8, 16, 24, 32)),
+                                        kernel_sizes=(13, 11, 9, 7), out_indices=(0, 1, 2, 3)),
+    'shiftwise_v1_se': lambda: ShiftWiseV1(dict(depths=(1, 1, 1, 1), dims=(8, 16, 24, 32)), use_se=True,
+                                           kernel_sizes=(13, 11, 9, 7), out_indices=(0, 1, 2, 3)),
+    'uniconvnet': lambda: UniConvNet(dict(depths=(1, 1, 1, 1), dims=(16, 32, 32, 32), dcn_group_channels=8),
+                                     out_indices=(0, 1, 2, 3)),
+}
+
+
+@pytest.mark.parametrize('family', sorted(MLP_FAMILIES))
+@pytest.mark.parametrize('deploy', [False, True])
+def test_streamed_mlp_gives_the_plain_result(family, deploy, monkeypatch):
+    """The Linear -> GELU -> Linear FFNs stream in chunks of rows at inference (forced here): same output as the
+    plain modules, in the training and the deploy form."""
+    torch.manual_seed(0)
+    model = MLP_FAMILIES[family]()
+    randomize_bn_stats(model)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith('gamma') or 'gamma' in name.rsplit('.', 1)[-1]:
+                p.fill_(1.0)  # layer scales of 1 (1e-6 would hide the FFN's output)
+            elif p.dim() == 2:  # linear weights of unit gain: hidden activations of order 1
+                p.normal_(0, p.shape[1] ** -0.5)
+    if deploy:
+        model.switch_to_deploy()
+    model.eval()
+    x = torch.randn(2, 3, 64, 48)
+    expected = model(x)
+    monkeypatch.setattr(inference, 'STREAM_MIN_BYTES', 0)
+    monkeypatch.setattr(inference, 'STREAM_CHUNK_BYTES', 30 * 4 * 64)  # 30 rows of stage 1 or fewer elsewhere
+    streamed = []
+    plain = inference.streamed_mlp
+    monkeypatch.setattr(inference, 'streamed_mlp', lambda x, *args: streamed.append(x.shape) or plain(x, *args))
+    with torch.no_grad():
+        outs = model(x)
+    assert len(streamed) == sum(model.depths)
+    for out, ref in zip(outs, expected):
+        assert torch.allclose(out, ref, rtol=1e-5, atol=1e-5 * ref.abs().max().item())
 
 
 def test_grn_inplace_and_workspace():

@@ -44,22 +44,21 @@ of 1 (``padding='code'``, equal to zero-padded strip convolutions at the borders
 """
 import functools
 import math
-import weakref
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.modules import module as torch_module  # its global hook registries
 
 from ...registry import MODELS
 from ..layers import (DropPath, LayerNorm2d, SEBlock, build_batch_norm, build_downsample_layers, build_stages,
                       conv_from_kernel, conv_norm_downsample, conv_stem, fuse_bn, layer_scale, maybe_checkpoint,
                       norm_conv_downsample, patchify_stem, scale_channels)
 from ..layers.depthwise import cpu_depthwise_conv2d, same_depthwise_conv
+from ..layers.grn_block import GRNFFNBlock
+from ..layers.inference import has_forward_hooks, inference_cache, mlp
 from ..layers.triton_dwconv import check_triton_usable
 from ..layers.triton_dwconv import depthwise_conv2d as triton_depthwise_conv2d
-from ..layers.grn_block import GRNFFNBlock
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
 PADDINGS = ('code', 'paper')
@@ -411,32 +410,14 @@ class ShiftWiseBlock(GRNFFNBlock):
                                                  self._input_order_linear)
         if isinstance(self.se, SEBlock):
             y.mul_(self.se.gate(F.adaptive_avg_pool2d(y, 1)[:, order])[:, inverse])
+        if self.streams(y):
+            return self._streamed_ffn(x, y, weight, self.pwconv1.bias)
         return self._ffn(x, F.linear(y.permute(0, 2, 3, 1), weight, self.pwconv1.bias), inplace=True)
 
     def _input_order_linear(self):
         order = self.mixer.output_order()
         inverse = torch.argsort(order)
         return order, inverse, self.pwconv1.weight[:, inverse]
-
-
-def has_forward_hooks(*modules):
-    """Whether a forward (pre-)hook would see any of ``modules`` called: their own or global ones."""
-    if torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks:
-        return True
-    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
-
-
-def inference_cache(module, name, sources, compute):
-    """``compute()``, kept in ``module.__dict__[name]`` while gradients are off and nothing is compiled; recomputed
-    when any of the ``sources`` tensors is replaced or changed in place (an optimizer step, ``load_state_dict``),
-    which the key (identity, storage, version counter, dtype, device) detects."""
-    if torch.is_grad_enabled() or torch.compiler.is_compiling():  # training / traced: the computation in-graph
-        return compute()
-    key = tuple((id(t), t.data_ptr(), t._version, t.dtype, t.device) for t in sources)
-    cache = module.__dict__.get(name)
-    if cache is None or cache[0] != key or any(ref() is not t for ref, t in zip(cache[1], sources)):
-        cache = module.__dict__[name] = (key, [weakref.ref(t) for t in sources], compute())
-    return cache[2]
 
 
 @MODELS.register_module()
@@ -529,7 +510,7 @@ class ShiftWiseV1Block(nn.Module):
     def _forward(self, x):
         y = self.large_kernel(x)
         y = self.se(self.norm(y)).permute(0, 2, 3, 1) if self.se is not None else self.norm(y.permute(0, 2, 3, 1))
-        y = scale_channels(self.pwconv2(self.act(self.pwconv1(y))), self.gamma, dim=-1)
+        y = scale_channels(mlp(y, self.pwconv1, self.act, self.pwconv2), self.gamma, dim=-1)
         return x + self.drop_path(y.permute(0, 3, 1, 2))
 
     def forward(self, x):

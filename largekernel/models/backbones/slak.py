@@ -29,6 +29,7 @@ from ...registry import MODELS
 from ..layers import (ConvBN, DropPath, branch_impl, build_depthwise_conv, build_downsample_layers, build_stages,
                       conv_from_kernel, layer_scale, maybe_checkpoint, norm_conv_downsample, pad_kernel, patchify_stem,
                       scale_channels)
+from ..layers.inference import mlp
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 from .replknet import ReparamLargeKernelConv
 
@@ -114,7 +115,7 @@ class SLaKBlock(nn.Module):
 
     def _forward(self, x):
         y = self.norm(self.large_kernel(x).permute(0, 2, 3, 1))
-        y = scale_channels(self.pwconv2(self.act(self.pwconv1(y))), self.gamma, dim=-1)
+        y = scale_channels(mlp(y, self.pwconv1, self.act, self.pwconv2), self.gamma, dim=-1)
         return x + self.drop_path(y.permute(0, 3, 1, 2))
 
     def forward(self, x):

@@ -44,6 +44,7 @@ from ...registry import MODELS
 from ..layers import (DropPath, LayerNorm2d, build_depthwise_conv, build_downsample_layers, build_stages, conv_stem,
                       layer_scale, maybe_checkpoint, norm_conv_downsample, scale_channels)
 from ..layers.dcnv3 import DCN_IMPLS, DCNv3
+from ..layers.inference import mlp
 from .base import LargeKernelBackbone, check_stage_lengths, resolve_arch, trunc_normal_init
 
 RFA_KERNELS = (7, 9, 11)
@@ -116,7 +117,7 @@ class FFN(nn.Module):
         self.fc2 = nn.Linear(ratio * channels, channels)
 
     def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
+        return mlp(x, self.fc1, self.act, self.fc2)
 
 
 class UniConvNetBlock(nn.Module):

@@ -2,10 +2,11 @@
 import torch
 from torch import nn
 
+from . import inference
 from .blocks import layer_scale, scale_channels
 from .checkpoint import maybe_checkpoint
 from .drop import DropPath
-from .norm import GRN, build_batch_norm
+from .norm import GRN, build_batch_norm, l2_from_square_sums
 from .reparam import fold_linear_bn
 from .se import SEBlock
 
@@ -44,6 +45,8 @@ class GRNFFNBlock(nn.Module):
         inplace = (not torch.is_grad_enabled() and y is not x and not torch.jit.is_tracing()
                    and not torch.onnx.is_in_onnx_export())
         y = self.se(y, inplace=inplace) if isinstance(self.se, SEBlock) else self.se(y)
+        if inplace and self.streams(y):
+            return self._streamed_ffn(x, y, self.pwconv1.weight, self.pwconv1.bias)
         return self._ffn(x, self.pwconv1(y.permute(0, 2, 3, 1)), inplace)
 
     def _ffn(self, x, z, inplace):
@@ -55,6 +58,45 @@ class GRNFFNBlock(nn.Module):
             y = self.ffn_norm(y)
         y = self.drop_path(scale_channels(y, self.gamma))
         return y.add_(x) if inplace else x + y
+
+    def streams(self, y):
+        """Whether eager inference on the mixer output ``y`` (a temporary) takes ``_streamed_ffn``: the deploy form
+        in eval mode where ``layers.inference.can_stream`` allows it."""
+        return (self.deploy and not self.training
+                and inference.can_stream(y, self.pwconv1, self.act, self.grn, self.pwconv2, self.drop_path))
+
+    def _streamed_ffn(self, x, y, weight, bias):
+        """``x + pwconv2(GRN(GELU(linear(y, weight, bias))))`` of the deploy form, computed in chunks of whole
+        samples (or of one sample's pixels) of at most ``inference.STREAM_CHUNK_BYTES`` of hidden activation, so
+        that each chunk's product, GELU and squares meet in the cache: a first pass writes the hidden activation and
+        GRN's sums of squares, a second scales each chunk and multiplies it by the second linear. The same
+        operations as ``_ffn`` on the same numbers, summed in another order when a sample spans several chunks."""
+        n, c, height, width = y.shape
+        pixels, hidden = height * width, weight.shape[0]
+        rows = max(1, inference.STREAM_CHUNK_BYTES // (hidden * y.element_size()))
+        if pixels <= rows:
+            chunks = [(slice(i, i + rows // pixels), slice(None)) for i in range(0, n, rows // pixels)]
+        else:
+            chunks = [(slice(i, i + 1), slice(j, j + rows)) for i in range(n) for j in range(0, pixels, rows)]
+        inputs = y.permute(0, 2, 3, 1).reshape(n, pixels, c)  # a view of channels-last y
+        h = y.new_empty(n, pixels, hidden)
+        squares = y.new_empty(min(n, rows // pixels) * pixels if pixels <= rows else rows, hidden)
+        accumulate = torch.float32 if y.dtype == torch.bfloat16 else y.dtype  # as spatial_l2_norm
+        sums = y.new_zeros(n, 1, hidden, dtype=accumulate)
+        for samples, part in chunks:
+            chunk = h[samples, part]
+            torch.addmm(bias, inputs[samples, part].flatten(0, 1), weight.t(), out=chunk.view(-1, hidden))
+            torch.ops.aten.gelu_(chunk, approximate=self.act.approximate)
+            sq = torch.square(chunk, out=squares[:chunk.shape[0] * chunk.shape[1]].view(chunk.shape))
+            sums[samples] += sq.sum(1, keepdim=True, dtype=accumulate)
+        scale = self.grn.response_scale(l2_from_square_sums(sums), y.dtype)
+        out = torch.empty_like(x, memory_format=torch.channels_last)
+        outputs = out.permute(0, 2, 3, 1).view(n, pixels, c)
+        for samples, part in chunks:
+            chunk = h[samples, part].mul_(scale[samples])
+            torch.addmm(self.pwconv2.bias, chunk.view(-1, hidden), self.pwconv2.weight.t(),
+                        out=outputs[samples, part].view(-1, c))
+        return out.add_(x)
 
     def forward(self, x):
         return maybe_checkpoint(self._forward, x, self.with_cp)

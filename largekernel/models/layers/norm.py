@@ -41,12 +41,15 @@ class GRN(nn.Module):
     def forward(self, x, inplace=False, workspace=None):
         """``inplace=True`` writes the result into ``x``; ``workspace`` (a tensor of ``x``'s shape and dtype that
         may be overwritten) takes the squares instead of a new buffer. Both are for inference on temporaries."""
-        n = spatial_l2_norm(x, workspace)
-        n = (n / (n.mean(dim=-1, keepdim=True) + self.eps)).to(x.dtype)
-        scale = self.gamma * n + 1
+        scale = self.response_scale(spatial_l2_norm(x, workspace), x.dtype)
         if self.beta is None:
             return x.mul_(scale) if inplace else scale * x
         return torch.addcmul(self.beta, scale, x, out=x) if inplace else torch.addcmul(self.beta, scale, x)
+
+    def response_scale(self, norms, dtype):
+        """``gamma * N(x) + 1`` in ``dtype`` from the spatial L2 norms ``norms`` of ``x`` (any shape ending in C)."""
+        n = (norms / (norms.mean(dim=-1, keepdim=True) + self.eps)).to(dtype)
+        return self.gamma.flatten() * n + 1
 
 
 def spatial_l2_norm(x, workspace=None):
@@ -62,9 +65,13 @@ def spatial_l2_norm(x, workspace=None):
         return torch.linalg.vector_norm(x, ord=2, dim=(1, 2), keepdim=True)
     accumulate = torch.float32 if x.dtype == torch.bfloat16 else None
     squares = x.square() if workspace is None else torch.square(x, out=workspace)
-    sums = squares.sum(dim=(1, 2), keepdim=True, dtype=accumulate)
-    # sqrt's gradient is infinite at 0 (an all-zero channel: NaN weights after one step); clamping at the smallest
-    # normal float gives such channels vector_norm's zero gradient, and changes their norm from 0 to 1e-19
+    return l2_from_square_sums(squares.sum(dim=(1, 2), keepdim=True, dtype=accumulate))
+
+
+def l2_from_square_sums(sums):
+    """The L2 norms of the sums of squares ``sums``. sqrt's gradient is infinite at 0 (an all-zero channel: NaN
+    weights after one step); clamping at the smallest normal float gives such channels vector_norm's zero gradient,
+    and changes their norm from 0 to 1e-19."""
     return sums.clamp_min(torch.finfo(sums.dtype).tiny).sqrt()
 
 
