@@ -57,7 +57,7 @@ def test_contract_attributes(name):
     model = build(name)
     assert isinstance(model, LargeKernelBackbone)
     assert len(model.channels) == len(model.downsample_layers) == len(model.stages) == model.num_stages
-    assert model.deploy is False and model.channels_last is False
+    assert model.deploy is False and model.channels_last == ('auto' if name == 'RepLKNet' else False)
 
 
 @pytest.mark.parametrize('name', NAMES)
@@ -167,6 +167,25 @@ def test_channels_last_same_outputs(name):
     with torch.no_grad():
         for a, b in zip(nhwc(x), plain(x)):
             assert rel_err(a, b) <= 1e-10
+
+
+def test_channels_last_auto_converts_cpu_inputs():
+    """``'auto'`` (RepLKNet's default): CPU inputs run channels-last, with the NCHW outputs up to rounding; other
+    values are refused."""
+    n = build('RepLKNet').num_stages
+    plain = perturb(build('RepLKNet', out_indices=tuple(range(n)), channels_last=False)).double().eval()
+    auto = build('RepLKNet', out_indices=tuple(range(n))).double().eval()
+    auto.load_state_dict(plain.state_dict())
+    x = images(dtype=torch.float64)
+    with torch.no_grad():
+        outs, expected = auto(x), plain(x)
+    first = outs[0]  # the largest map, where the two layouts differ
+    assert first.is_contiguous(memory_format=torch.channels_last) and not first.is_contiguous()
+    assert expected[0].is_contiguous()
+    for a, b in zip(outs, expected):
+        assert rel_err(a, b) <= 1e-10
+    with pytest.raises(ValueError, match="channels_last must be False, True or 'auto'.*'yes'"):
+        build('RepLKNet', channels_last='yes')
 
 
 @pytest.mark.parametrize('name', NAMES)

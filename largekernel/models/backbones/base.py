@@ -16,7 +16,8 @@ norms and freezes. This base class provides the rest, with mmpretrain/mmdet conv
 - ``deploy`` / ``switch_to_deploy()``: the re-parameterised inference form; every re-parameterisable sub-module
   has a ``deploy`` flag and a ``reparameterize()`` that returns at once when it is set;
 - ``channels_last``: the input is converted to NHWC memory format before the stem (oneDNN and cuDNN pick other
-  kernels for it); same results up to float rounding, outputs in channels-last memory format;
+  kernels for it); same results up to float rounding, outputs in channels-last memory format. ``'auto'`` converts
+  CPU inputs only (RepLKNet's default, where CPU measured it faster);
 - ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``: strict loading with clear errors.
 """
 import torch
@@ -78,6 +79,8 @@ class LargeKernelBackbone(BaseModule):
             raise ValueError(f'out_indices {out_indices} must be non-empty stage indices in [0, {num_stages})')
         if not 0 <= frozen_stages <= num_stages:
             raise ValueError(f'frozen_stages={frozen_stages} must lie in [0, {num_stages}]')
+        if channels_last not in (False, True, 'auto'):
+            raise ValueError(f"channels_last must be False, True or 'auto' (CPU inputs only), got {channels_last!r}")
         if norm_eval and not self.has_batch_norm:
             raise ValueError(f'{type(self).__name__}: norm_eval=True has no effect: there is no BatchNorm (every norm '
                              'is a LayerNorm); use norm_eval=False')
@@ -119,7 +122,7 @@ class LargeKernelBackbone(BaseModule):
         return self.stages[i](self.downsample_layers[i](x))
 
     def forward(self, x):
-        if self.channels_last:
+        if self.channels_last is True or (self.channels_last == 'auto' and x.device.type == 'cpu'):
             x = x.contiguous(memory_format=torch.channels_last)
         outs = []
         for i in range(self.num_stages):
