@@ -57,7 +57,7 @@ def test_contract_attributes(name):
     model = build(name)
     assert isinstance(model, LargeKernelBackbone)
     assert len(model.channels) == len(model.downsample_layers) == len(model.stages) == model.num_stages
-    assert model.deploy is False and model.channels_last == ('auto' if name == 'RepLKNet' else False)
+    assert model.deploy is False and model.channels_last == 'auto'
 
 
 @pytest.mark.parametrize('name', NAMES)
@@ -170,8 +170,8 @@ def test_channels_last_same_outputs(name):
 
 
 def test_channels_last_auto_converts_cpu_inputs():
-    """``'auto'`` (RepLKNet's default): CPU inputs run channels-last, with the NCHW outputs up to rounding; other
-    values are refused."""
+    """``'auto'`` (the default): CPU inputs run channels-last, with the NCHW outputs up to rounding; other values
+    are refused."""
     n = build('RepLKNet').num_stages
     plain = perturb(build('RepLKNet', out_indices=tuple(range(n)), channels_last=False)).double().eval()
     auto = build('RepLKNet', out_indices=tuple(range(n))).double().eval()

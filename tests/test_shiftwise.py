@@ -453,6 +453,34 @@ def test_benchmark_tool_on_bare_backbones(tmp_path, mode):
     assert bf16[0]['images_per_s'] > 0 and bf16[0]['peak_bytes'] is None
 
 
+def test_benchmark_variant_measures_each_config_with_other_options(tmp_path):
+    """``--variant``: every config once as is and once with the options, in the same run (here a bigger arch,
+    so the second row's parameter count shows the option was applied)."""
+    benchmark = load_benchmark()
+    path = tmp_path / 'ur.py'
+    path.write_text("default_scope = 'largekernel'\nmodel = dict(type='UniRepLKNet', arch='A')\n")
+    rows = benchmark.main([str(path), '--batch-size', '1', '--shape', '32', '32', '--iters', '1', '--warmup', '0',
+                           '--device', 'cpu', '--variant', 'model.arch=F', 'model.channels_last=False'])
+    assert [r['config'] for r in rows] == [str(path), f'{path} (+ model.arch=F, model.channels_last=False)']
+    assert rows[1]['params'] > rows[0]['params']
+
+
+def test_benchmark_stream_ab_turns_streaming_off_in_its_rows(tmp_path, monkeypatch):
+    benchmark = load_benchmark()
+    from largekernel.models.layers import inference
+    seen = []
+    monkeypatch.setattr(inference, 'STREAM_MIN_BYTES', 0)  # every FFN streams, unless turned off
+    plain = inference.streamed_mlp
+    monkeypatch.setattr(inference, 'streamed_mlp', lambda *args: seen.append(1) or plain(*args))
+    path = tmp_path / 'slak.py'
+    path.write_text("default_scope = 'largekernel'\nmodel = dict(type='SLaK', arch=dict(depths=(1, 1, 1, 1), "
+                    "dims=(8, 16, 24, 32)))\n")
+    rows = benchmark.main([str(path), '--batch-size', '1', '--shape', '32', '32', '--iters', '2', '--warmup', '0',
+                           '--device', 'cpu', '--stream-ab'])
+    assert [r['config'] for r in rows] == [str(path), f'{path} (FFN not streamed)']
+    assert len(seen) == 2 * 4 and inference.STREAM_MIN_BYTES == 0  # only the first row's 2 iterations streamed
+
+
 def test_benchmark_amp_step_runs_under_autocast():
     benchmark = load_benchmark()
     dtypes = []

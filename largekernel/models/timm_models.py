@@ -21,7 +21,6 @@ custom sizes (``arch`` a dict, as the backbones take).
 """
 from functools import partial
 
-import torch
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
 from timm.models._features import feature_take_indices
@@ -129,11 +128,8 @@ class LargeKernelClassifier(nn.Module):
         self.num_classes, self.global_pool = num_classes, global_pool
         self.head.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
 
-    def _input(self, x):
-        return x.contiguous(memory_format=torch.channels_last) if self.backbone.channels_last else x
-
     def forward_features(self, x):
-        x = self._input(x)
+        x = self.backbone.to_input_layout(x)
         for i in range(len(self.backbone.stages)):
             x = self.backbone.forward_stage(i, x)
         return self.final_norm(x) if self.norm_before_pool else x
@@ -158,7 +154,7 @@ class LargeKernelClassifier(nn.Module):
         take_indices, max_index = feature_take_indices(num_stages, indices)
         last = num_stages - 1
         intermediates = []
-        x = self._input(x)
+        x = self.backbone.to_input_layout(x)
         for i in range(max_index + 1 if stop_early else num_stages):
             x = self.backbone.forward_stage(i, x)
             if i in take_indices:

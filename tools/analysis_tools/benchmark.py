@@ -3,7 +3,7 @@ baseline.
 
     python tools/analysis_tools/benchmark.py CONFIG [CONFIG ...] --batch-size 8 --shape 224 224 \\
         --mode deploy --iters 10 --warmup 2 [--baseline CONFIG] [--device cpu|cuda] [--amp bf16|fp16]
-        [--compile [all|both]] [--cfg-options k=v ...]
+        [--compile [all|both]] [--cfg-options k=v ...] [--variant k=v ...] [--stream-ab]
 
 The papers' protocols: RepLKNet Table 5 / ShiftwiseConv Table 7 time training and inference at batch 128, 224 x 224,
 fp32, on one GPU; on CPU use a smaller batch. ``configs/_base_/models/timm-convnext-t.py`` is timm's ConvNeXt-T, the
@@ -23,8 +23,10 @@ already a normalised random tensor); anything else with ``model(x)``. Timing: al
 CUDA events with synchronisation on GPU) and images/s = batch size / median iteration time, so that load changes
 on a shared machine affect all models alike. The baseline (if given) is listed first as 1.00x. ``--amp`` runs under
 ``torch.autocast`` (CPU: bf16 only); ``--compile`` wraps every model in ``torch.compile`` (the warm-up iterations
-then include compilation), ``--compile both`` measures each config eager and compiled in the same run. On CUDA the
-peak memory of each model's iterations is reported.
+then include compilation), ``--compile both`` measures each config eager and compiled in the same run; ``--variant`` measures each config also with other
+options in the same run (e.g. ``model.backbone.channels_last=False``), ``--stream-ab`` also without the FFN
+streaming of eager CPU inference (``largekernel.models.layers.inference``). On CUDA the peak memory of each model's
+iterations is reported.
 """
 import argparse
 import contextlib
@@ -36,6 +38,7 @@ from mmengine.config import Config, DictAction
 from mmengine.model import BaseModel
 
 import largekernel  # noqa: F401  (registers the largekernel modules)
+from largekernel.models.layers import inference
 from largekernel.utils import build_model_from_config, count_params, largekernel_backbones
 
 MODES = ('train', 'deploy', 'inference')
@@ -83,6 +86,18 @@ def make_step(model, mode, batch_size, in_channels, shape, device, amp=None, com
             loss.backward()
 
     return step
+
+
+def without_streaming(step):
+    """``step`` with the FFN streaming of ``layers.inference`` off (its size threshold raised out of reach)."""
+    def run():
+        threshold, inference.STREAM_MIN_BYTES = inference.STREAM_MIN_BYTES, float('inf')
+        try:
+            step()
+        finally:
+            inference.STREAM_MIN_BYTES = threshold
+
+    return run
 
 
 def timed(step, device):
@@ -151,6 +166,12 @@ def parse_args(argv=None):
                         help="torch.compile every model ('all', the default), or measure every config both eager "
                              "and compiled ('both', rows marked '(compiled)')")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='applied to every config')
+    parser.add_argument('--variant', nargs='+', action=DictAction,
+                        help="also measure every config with these options in the same run (an A/B test, e.g. "
+                             "model.backbone.channels_last=False); rows marked '(+ key=value)'")
+    parser.add_argument('--stream-ab', action='store_true',
+                        help="also measure every config with the FFN streaming of eager CPU inference off "
+                             "(layers.inference); rows marked '(FFN not streamed)'")
     return check_timing_args(parser, parser.parse_args(argv))
 
 
@@ -158,17 +179,22 @@ def main(argv=None):
     args = parse_args(argv)
     device = torch.device(args.device)
     configs = ([args.baseline] if args.baseline else []) + list(args.configs)
-    if args.compile == 'both':
-        variants = [(c, flag) for c in configs for flag in (False, True)]
-    else:
-        variants = [(c, args.compile == 'all') for c in configs]
+    compiles = (False, True) if args.compile == 'both' else (args.compile == 'all',)
+    options = [(args.cfg_options, '')]
+    if args.variant:
+        options.append(({**(args.cfg_options or {}), **args.variant},
+                         ' (+ ' + ', '.join(f'{k}={v}' for k, v in args.variant.items()) + ')'))
+    streams = (True, False) if args.stream_ab else (True,)
+    variants = [(c, flag, opts, suffix, stream) for c in configs for flag in compiles for opts, suffix in options
+                for stream in streams]
     steps, params, names = [], [], []
-    for config, compile in variants:
-        model, in_channels = build_model(config, args.mode, args.cfg_options)
+    for config, compile, cfg_options, suffix, stream in variants:
+        model, in_channels = build_model(config, args.mode, cfg_options)
         params.append(count_params(model))
-        names.append(config + (' (compiled)' if args.compile == 'both' and compile else ''))
-        steps.append(make_step(model, args.mode, args.batch_size, in_channels, args.shape, device, args.amp,
-                               compile))
+        names.append(config + (' (compiled)' if args.compile == 'both' and compile else '') + suffix +
+                     ('' if stream else ' (FFN not streamed)'))
+        step = make_step(model, args.mode, args.batch_size, in_channels, args.shape, device, args.amp, compile)
+        steps.append(step if stream else without_streaming(step))
     times, peaks = interleaved_times(steps, args.iters, args.warmup, device)
     speeds = [args.batch_size / statistics.median(t) for t in times]
     base = speeds[0] if args.baseline else None

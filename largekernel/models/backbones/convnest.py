@@ -229,7 +229,7 @@ class ConvNeSt(LargeKernelBackbone):
     def __init__(self, arch='T', *, in_channels=3, kernel_size=7, expansion_ratio=12, res_scale_init_value=1.0,
                  block_variant='post_norm', inner_shortcut=True, norms=('LN', 'LN'), drop_path_rate=0.0,
                  conv_impl='auto', with_cp=False, deploy=False, out_indices=(3,), out_norms=True,
-                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
+                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last='auto', init_cfg=None):
         _check_block_variant('ConvNeSt', block_variant, inner_shortcut, norms)
         if 'BN' in norms:
             self.has_batch_norm = True  # the Table 3 ablation: norm_eval applies
@@ -288,7 +288,7 @@ class ConvNeStIsotropic(LargeKernelBackbone):
     def __init__(self, arch='T', *, in_channels=3, patch_size=16, kernel_size=7, expansion_ratio=12,
                  res_scale_init_value=1.0, drop_path_rate=0.0, conv_impl='auto', with_cp=False, deploy=False,
                  out_indices=(-1,), out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False,
-                 channels_last=False, init_cfg=None):
+                 channels_last='auto', init_cfg=None):
         arch = resolve_arch('ConvNeStIsotropic', arch, self.arch_zoo, ('depth', 'dim'))
         depth, dim = arch['depth'], arch['dim']
         _check_positive_ints('ConvNeStIsotropic', 'depth and dim', (depth, dim))

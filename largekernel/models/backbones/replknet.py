@@ -157,10 +157,6 @@ class RepLKNet(LargeKernelBackbone):
             (``out_indices=(3,)``), the official ``norm_intermediate_features`` for dense prediction (XL).
         gap_before_final_norm (bool): must stay False: the head BN acts before pooling, so pair this backbone with
             mmpretrain's ``GlobalAveragePooling`` neck.
-        channels_last (bool | str): ``'auto'`` (default) runs CPU inputs in channels-last memory format: there
-            RepLKNet-31B ran 1.4-1.6x faster in deploy inference and 1.2x faster in training than in NCHW (whose
-            1 x 1 convs on the 56 x 56 and 112 x 112 maps ran 4x slower per multiply-add), the other families about
-            equally fast (README, "CPU speed").
         Others: see ``LargeKernelBackbone``.
     """
     arch_zoo = {
@@ -174,8 +170,7 @@ class RepLKNet(LargeKernelBackbone):
 
     def __init__(self, arch='31B', *, in_channels=3, drop_path_rate=0.0, ffn_ratio=4, norm_cfg=None,
                  conv_impl='auto', with_cp=False, deploy=False, out_indices=(3,), out_norms=True,
-                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last='auto',
-                 init_cfg=None):
+                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last='auto', init_cfg=None):
         arch = resolve_arch('RepLKNet', arch, self.arch_zoo,
                             ('large_kernel_sizes', 'layers', 'channels', 'small_kernel'), ('dw_ratio',))
         kernels, layers, channels = tuple(arch['large_kernel_sizes']), tuple(arch['layers']), tuple(arch['channels'])

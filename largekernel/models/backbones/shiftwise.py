@@ -458,7 +458,7 @@ class ShiftWise(LargeKernelBackbone):
                  ghost_ratio=0.23, num_branches=2, num_edges=4, padding='code', impl=None, conv_impl='auto',
                  seed=123, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, use_se=True, with_cp=False,
                  deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False, frozen_stages=0,
-                 norm_eval=False, channels_last=False, init_cfg=None):
+                 norm_eval=False, channels_last='auto', init_cfg=None):
         arch = resolve_arch('ShiftWise', arch, self.arch_zoo, ('depths', 'dims'))
         depths, dims = tuple(arch['depths']), tuple(arch['dims'])
         check_stage_lengths('ShiftWise', depths=depths, dims=dims)
@@ -558,7 +558,7 @@ class ShiftWiseV1(LargeKernelBackbone):
                  small_kernel=3, ghost_ratio=0.23, num_branches=2, num_edges=4, padding='code', impl=None,
                  conv_impl='auto', seed=123, use_se=False, drop_path_rate=0.0, layer_scale_init_value=1e-6,
                  norm_cfg=None, with_cp=False, deploy=False, out_indices=(3,), out_norms=True,
-                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
+                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last='auto', init_cfg=None):
         arch = resolve_arch('ShiftWiseV1', arch, self.arch_zoo, ('depths', 'dims'), ('width_factor',))
         depths, width_factor = tuple(arch['depths']), arch.get('width_factor', width_factor)
         check_stage_lengths('ShiftWiseV1', depths=depths, dims=arch['dims'])

@@ -160,7 +160,7 @@ class SLaK(LargeKernelBackbone):
     def __init__(self, arch='T', *, kernel_sizes=(51, 49, 47, 13), small_kernel=5, in_channels=3,
                  drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None, decompose=True, conv_impl='auto',
                  with_cp=False, deploy=False, out_indices=(3,), out_norms=True, gap_before_final_norm=False,
-                 frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
+                 frozen_stages=0, norm_eval=False, channels_last='auto', init_cfg=None):
         arch = resolve_arch('SLaK', arch, self.arch_zoo, ('depths', 'dims'), ('width_factor',))
         depths, width_factor = tuple(arch['depths']), arch.get('width_factor', 1.3)
         check_stage_lengths('SLaK', depths=depths, dims=arch['dims'])

@@ -188,7 +188,7 @@ class UniConvNet(LargeKernelBackbone):
 
     def __init__(self, arch='T', *, in_channels=3, drop_path_rate=0.0, layer_scale_init_value=1e-6,
                  dcn_impl='grid_sample', with_cp=False, deploy=False, out_indices=(3,), out_norms=True,
-                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
+                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last='auto', init_cfg=None):
         arch = resolve_arch('UniConvNet', arch, self.arch_zoo, ('depths', 'dims', 'dcn_group_channels'))
         depths, dims, group_channels = tuple(arch['depths']), tuple(arch['dims']), arch['dcn_group_channels']
         check_stage_lengths('UniConvNet', depths=depths, dims=dims)

@@ -231,7 +231,7 @@ class UniRepLKNet(LargeKernelBackbone):
     def __init__(self, arch='T', *, in_channels=3, drop_path_rate=0.0, layer_scale_init_value=1e-6, norm_cfg=None,
                  conv_impl='auto', drb_variant='dilated', extra_structure='se', with_cp=False, deploy=False,
                  out_indices=(-1,), out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False,
-                 channels_last=False, init_cfg=None):
+                 channels_last='auto', init_cfg=None):
         arch = resolve_arch('UniRepLKNet', arch, self.arch_zoo, ('depths', 'dims'), ('kernel_sizes',))
         depths, dims = tuple(arch['depths']), tuple(arch['dims'])
         check_stage_lengths('UniRepLKNet', depths=depths, dims=dims)
