@@ -16,12 +16,12 @@ norms and freezes. This base class provides the rest, with mmpretrain/mmdet conv
 - ``deploy`` / ``switch_to_deploy()``: the re-parameterised inference form; every re-parameterisable sub-module
   has a ``deploy`` flag and a ``reparameterize()`` that returns at once when it is set;
 - ``channels_last``: ``True`` converts the input to NHWC memory format before the stem (oneDNN and cuDNN pick
-  other kernels for it); same results up to float rounding, outputs in channels-last memory format. ``'auto'`` (the
-  default) converts CPU inputs only: on CPU (batch 8, 224 x 224) it trained UniRepLKNet-T 1.25x, RepLKNet-31B 1.2x
-  and SW-tiny and SLaK-T 1.07x faster, ran RepLKNet-31B's deploy form 1.4-1.6x faster (its NCHW 1 x 1 convs on
-  the 56 x 56 and 112 x 112 maps were 4x slower per multiply-add) and left the rest about as fast
-  (``tools/analysis_tools/benchmark.py --variant model.backbone.channels_last=False``); on GPU it was not
-  measured;
+  other kernels for it); same results up to float rounding, outputs in channels-last memory format. ``'auto'``
+  (the default of every family but ConvNeSt) converts CPU inputs only: on CPU (batch 8, 224 x 224) it ran
+  RepLKNet-31B's deploy form 1.39x and its training 1.18x faster (its NCHW 1 x 1 convs on the 56 x 56 and 112 x 112
+  maps were 4x slower per multiply-add) and trained SLaK-T 1.09x faster; the other families ran about as fast,
+  ConvNeSt-T's deploy form a little slower (README "CPU speed"; ``tools/analysis_tools/benchmark.py --variant
+  model.backbone.channels_last=False``). GPUs: not measured;
 - ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``: strict loading with clear errors.
 """
 import torch

@@ -212,6 +212,8 @@ class ConvNeSt(LargeKernelBackbone):
         deploy (bool): the BatchNorms of ``norms`` that follow a conv are folded; otherwise accepted for API
             uniformity (nothing to re-parameterise, the structure is the same).
         norm_eval (bool): must stay False unless ``norms`` has a BatchNorm (True raises).
+        channels_last (bool | str): False by default, unlike the other families' ``'auto'``: on CPU channels-last
+            ran ConvNeSt-T's deploy form 0.95-0.99x as fast and trained it equally fast.
         Others: see ``LargeKernelBackbone`` (``layer_id`` is its ConvNeXt 4-stage mapping; the paper's ImageNet
         recipes use no layer decay).
     """
@@ -229,7 +231,7 @@ class ConvNeSt(LargeKernelBackbone):
     def __init__(self, arch='T', *, in_channels=3, kernel_size=7, expansion_ratio=12, res_scale_init_value=1.0,
                  block_variant='post_norm', inner_shortcut=True, norms=('LN', 'LN'), drop_path_rate=0.0,
                  conv_impl='auto', with_cp=False, deploy=False, out_indices=(3,), out_norms=True,
-                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last='auto', init_cfg=None):
+                 gap_before_final_norm=False, frozen_stages=0, norm_eval=False, channels_last=False, init_cfg=None):
         _check_block_variant('ConvNeSt', block_variant, inner_shortcut, norms)
         if 'BN' in norms:
             self.has_batch_norm = True  # the Table 3 ablation: norm_eval applies
@@ -288,7 +290,7 @@ class ConvNeStIsotropic(LargeKernelBackbone):
     def __init__(self, arch='T', *, in_channels=3, patch_size=16, kernel_size=7, expansion_ratio=12,
                  res_scale_init_value=1.0, drop_path_rate=0.0, conv_impl='auto', with_cp=False, deploy=False,
                  out_indices=(-1,), out_norms=True, gap_before_final_norm=False, frozen_stages=0, norm_eval=False,
-                 channels_last='auto', init_cfg=None):
+                 channels_last=False, init_cfg=None):
         arch = resolve_arch('ConvNeStIsotropic', arch, self.arch_zoo, ('depth', 'dim'))
         depth, dim = arch['depth'], arch['dim']
         _check_positive_ints('ConvNeStIsotropic', 'depth and dim', (depth, dim))

@@ -7,9 +7,9 @@ from torch.nn.modules import module as torch_module  # its global hook registrie
 
 # Eager CPU inference streams an FFN through the cache in chunks of STREAM_CHUNK_BYTES of hidden activation once
 # that activation would reach STREAM_MIN_BYTES (``can_stream``). Stage 1 of UniRepLKNet-T at batch 8 holds 32 MB
-# there, as much as this machine's last-level cache: each pass of the plain path over it (the first linear's bias
-# copy and product, GELU, GRN's squares and scale, the second linear) then ran at memory speed, and streaming ran
-# that FFN about 2x faster; on hidden activations of 4-15 MB it made no clear difference.
+# there, as much as this machine's last-level cache, and each pass of the plain path over it (the first linear's
+# bias copy and product, GELU, GRN's squares and scale, the second linear) ran at memory speed; streamed, the deploy
+# forms ran 1.04x (UniRepLKNet-T, SW-tiny) and 1.17x (SLaK-T) faster (``benchmark.py --stream-ab``, batch 8).
 STREAM_MIN_BYTES = 16 * 2 ** 20
 STREAM_CHUNK_BYTES = 2 * 2 ** 20
 
