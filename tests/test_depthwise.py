@@ -14,6 +14,7 @@ from largekernel.models.backbones.unireplknet import DilatedReparamBlock, UniRep
 from largekernel.models.layers import depthwise, grn_block, inference, lk_conv
 from largekernel.models.layers.depthwise import CPUDepthwiseConv2d, same_depthwise_conv
 from largekernel.models.layers.lk_conv import build_depthwise_conv, conv_impl
+from largekernel.models.layers import norm
 from largekernel.models.layers.norm import GRN, spatial_l2_norm
 
 
@@ -340,6 +341,55 @@ def test_spatial_norm_accumulates_low_precision_safely():
     assert bf16.dtype == torch.float32 and torch.allclose(bf16, spatial_l2_norm(x), rtol=1e-2)
     expected = torch.linalg.vector_norm(x, dim=(1, 2), keepdim=True)
     assert torch.allclose(spatial_l2_norm(x), expected)
+
+
+def reference_grn(x, gamma, beta, eps=1e-6):
+    g = torch.linalg.vector_norm(x, dim=(1, 2), keepdim=True)
+    return (gamma * g / (g.mean(-1, keepdim=True) + eps) + 1) * x + beta
+
+
+@pytest.mark.parametrize('use_bias', [True, False])
+def test_grn_hand_written_backward(use_bias):
+    """GRN's training path (``_GRNFunction``): outputs and the gradients of x, gamma and beta equal autograd's
+    through the plain formula (float64, and gradcheck), and track them in float32 and bfloat16."""
+    torch.manual_seed(0)
+    grn = GRN(6, use_bias=use_bias).double()
+    with torch.no_grad():
+        grn.gamma.normal_()
+        if use_bias:
+            grn.beta.normal_()
+    x = torch.randn(2, 5, 4, 6, dtype=torch.float64)
+    x[1, :, :, 2] = 0  # an all-zero channel
+    grad = torch.randn_like(x)
+    params = [grn.gamma] + ([grn.beta] if use_bias else [])
+
+    def grads(fn, dtype):
+        inp = x.to(dtype).clone().requires_grad_()
+        ps = [p.detach().to(dtype).clone().requires_grad_() for p in params]
+        out = fn(inp, *ps)
+        out.backward(grad.to(dtype))
+        return [out] + [t.grad for t in [inp] + ps]
+
+    ours_fn = lambda inp, gamma, beta=None: norm._GRNFunction.apply(inp, gamma, beta, grn.eps)  # noqa: E731
+    ref_fn = lambda inp, gamma, beta=0: reference_grn(inp, gamma, beta, grn.eps)  # noqa: E731
+    expected = grads(ref_fn, torch.float64)
+    for got, ref in zip(grads(ours_fn, torch.float64), expected):
+        assert torch.allclose(got, ref, rtol=1e-10, atol=1e-12)
+    for dtype, tol in ((torch.float32, 1e-5), (torch.bfloat16, 3e-2)):
+        for got, ref in zip(grads(ours_fn, dtype), expected):
+            assert got.dtype == dtype
+            assert torch.allclose(got.double(), ref, rtol=tol, atol=tol * ref.abs().max().item())
+    assert torch.autograd.gradcheck(ours_fn, (x[:1, :3].clone().requires_grad_(),
+                                              *[p.detach()[..., :6].clone().requires_grad_() for p in params]))
+    with torch.enable_grad():  # the module takes this path with gradients on
+        called = []
+        original = norm._GRNFunction.apply
+        norm._GRNFunction.apply = lambda *args: called.append(1) or original(*args)
+        try:
+            grn(x.clone().requires_grad_())
+        finally:
+            norm._GRNFunction.apply = original
+        assert called
 
 
 def test_grn_gradient_is_finite_for_an_all_zero_channel():
