@@ -110,3 +110,27 @@ def test_disagreement_and_bad_checkpoints_are_named(tmp_path):
         _export(tmp_path, 'convnest', 'torchscript', str(tmp_path / 'bad.pth'))
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         _export(tmp_path, 'convnest', 'torchscript', str(tmp_path / 'missing.pth'))
+
+
+def test_plain_export_of_a_shiftwise_deploy_model_that_never_ran():
+    """``torch.onnx.export`` (TorchScript-based) straight after ``switch_to_deploy()``: ShiftWise's computed strip
+    kernels enter the graph as constants (they failed with 'kernel of unknown shape' when computed in the trace),
+    and onnxruntime gives PyTorch's output; a later weight change is still seen by eager inference."""
+    import io
+
+    import onnxruntime
+    from largekernel.models.backbones import ShiftWise
+    torch.manual_seed(0)
+    model = ShiftWise(dict(depths=(1, 1, 1, 1), dims=(10, 12, 16, 20)), kernel_sizes=(13, 11, 9, 7)).eval()
+    randomize_bn_stats(model)
+    model.switch_to_deploy()
+    x = torch.randn(1, 3, 64, 48)
+    buffer = io.BytesIO()
+    torch.onnx.export(model, (x,), buffer, dynamo=False, opset_version=18)
+    session = onnxruntime.InferenceSession(buffer.getvalue(), providers=['CPUExecutionProvider'])
+    got = torch.from_numpy(session.run(None, {session.get_inputs()[0].name: x.numpy()})[0])
+    with torch.no_grad():
+        want = model(x)[-1]
+        assert (got - want).abs().max() <= 1e-4 * want.abs().max()
+        model.stages[0][0].mixer.lk_conv.weight.mul_(2)
+        assert not torch.allclose(model(x)[-1], want)

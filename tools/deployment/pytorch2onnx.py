@@ -137,7 +137,6 @@ def main(argv=None):
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter('ignore')
-        module(inputs)  # inference-time caches (ShiftWise's computed deploy kernels) become constants of the graph
         export(module, inputs, args.out, args.opset, args.dynamic_batch, args.exporter)
     checks = [inputs] + ([torch.randn(1, in_channels, *args.shape, generator=generator)] if args.dynamic_batch else [])
     worst_error = 0.0

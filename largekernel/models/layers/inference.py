@@ -1,4 +1,5 @@
 """Helpers of the eager-inference fast paths: FFNs streamed through the cache, SW's input-order deploy form."""
+import contextlib
 import weakref
 
 import torch
@@ -67,11 +68,27 @@ def linear_into(out, x, linear):
 def inference_cache(module, name, sources, compute):
     """``compute()``, kept in ``module.__dict__[name]`` while gradients are off and nothing is compiled; recomputed
     when any of the ``sources`` tensors is replaced or changed in place (an optimizer step, ``load_state_dict``),
-    which the key (identity, storage, version counter, dtype, device) detects."""
-    if torch.is_grad_enabled() or torch.compiler.is_compiling():  # training / traced: the computation in-graph
+    which the key (identity, storage, version counter, dtype, device) detects. Under ``torch.jit.trace`` (and the
+    TorchScript-based ONNX export) the result is computed outside the trace, so it enters the graph as a constant
+    (an ONNX convolution needs a kernel of known shape)."""
+    if torch.jit.is_tracing():
+        with _tracing_paused(), torch.no_grad():
+            return inference_cache(module, name, sources, compute)
+    if torch.is_grad_enabled() or torch.compiler.is_compiling():  # training / compiled: the computation in-graph
         return compute()
     key = tuple((id(t), t.data_ptr(), t._version, t.dtype, t.device) for t in sources)
     cache = module.__dict__.get(name)
     if cache is None or cache[0] != key or any(ref() is not t for ref, t in zip(cache[1], sources)):
         cache = module.__dict__[name] = (key, [weakref.ref(t) for t in sources], compute())
     return cache[2]
+
+
+@contextlib.contextmanager
+def _tracing_paused():
+    """Run the body untraced (the tracer's own switch): its results are constants of the trace."""
+    state = torch._C._get_tracing_state()
+    torch._C._set_tracing_state(None)
+    try:
+        yield
+    finally:
+        torch._C._set_tracing_state(state)
