@@ -3,6 +3,7 @@ import copy
 import math
 import os
 import os.path as osp
+import sys
 
 import numpy as np
 import pytest
@@ -345,7 +346,16 @@ def _rank_worker(rank, world, init_file, out_dir):
         hook.step()
     torch.save({'masks': dict(hook.masks), 'weights': {n: p.detach() for n, p in hook.params.items()},
                 'updates': hook.num_updates}, osp.join(out_dir, f'rank{rank}.pth'))
-    dist.destroy_process_group()
+    _exit_without_teardown()
+
+
+def _exit_without_teardown():
+    """End a spawned rank once its results are saved, skipping the interpreter's teardown: destroying DDP's gloo
+    process group there can deadlock (torch 2.13, seen here: the main thread joins gloo's run loop while holding the
+    GIL, which that thread waits for to free a tensor)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @pytest.mark.slow
@@ -534,7 +544,7 @@ def _runner_rank_worker(rank, world, init_file, out_dir):
     torch.save({'masks': dict(hook.masks), 'weights': {n: p.detach() for n, p in hook.params.items()},
                 'updates': hook.num_updates, 'wrapped': type(runner.model).__name__},
                osp.join(out_dir, f'rank{rank}.pth'))
-    dist.destroy_process_group()
+    _exit_without_teardown()
 
 
 @pytest.mark.slow
