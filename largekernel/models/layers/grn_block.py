@@ -94,8 +94,7 @@ class GRNFFNBlock(nn.Module):
         outputs = out.permute(0, 2, 3, 1).view(n, pixels, c)
         for samples, part in chunks:
             chunk = h[samples, part].mul_(scale[samples])
-            torch.addmm(self.pwconv2.bias, chunk.view(-1, hidden), self.pwconv2.weight.t(),
-                        out=outputs[samples, part].view(-1, c))
+            inference.linear_into(outputs[samples, part].view(-1, c), chunk.view(-1, hidden), self.pwconv2)
         return out.add_(x)
 
     def forward(self, x):

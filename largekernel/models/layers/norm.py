@@ -69,8 +69,7 @@ class _GRNFunction(torch.autograd.Function):
     ``dx = g s + x k`` with ``k = dG / G`` (zero where the channel's sum of squares was clamped), ``dG = dN / d -
     sum_c(dN G) / (C d^2)`` and ``dN = gamma sum_hw(g x)``. Five passes over the activation (``g x``, its sum, the
     sum of ``g`` for beta, ``g s``, ``+ x k``) where autograd's graph took eight, three of them in the backward of
-    the squares (a UniRepLKNet-T training step spent an eighth of its time there, ``torch.profiler``). Sums
-    accumulate in float32 for bfloat16."""
+    the squares. Sums accumulate in float32 for bfloat16."""
 
     @staticmethod
     def forward(ctx, x, gamma, beta, eps):
